@@ -1,0 +1,21 @@
+"""Test configuration shared by every suite.
+
+The plugin of pytest-homeassistant-custom-component ships an empty `custom_components` package that can shadow ours,
+so ours is imported before any Home Assistant fixture runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+import custom_components.stream  # noqa: E402,F401  (must win over the plugin's empty package)
+
+pytest_plugins = [
+    "tests.plugins.simulator",
+    "tests.plugins.browser",
+    "tests.plugins.turn",
+]

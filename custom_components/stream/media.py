@@ -122,6 +122,8 @@ class MediaBuffer:
         self._notify()
 
     def reopen(self) -> None:
+        """Start over empty for a new run of the stream."""
+        self._segments.clear()
         self._closed = False
 
     # -- reading ------------------------------------------------------------------------------------------------

@@ -1,0 +1,138 @@
+"""Stream: a faster drop-in replacement for Home Assistant's built-in `stream` integration.
+
+One PyAV worker per camera remuxes H.264/H.265 (+AAC) into fMP4 parts kept in memory and served as LL-HLS; the same
+buffer feeds the recorder and snapshots. This module is the public API other Home Assistant code imports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.typing import ConfigType
+
+from .const import (
+    ATTR_ENDPOINTS,
+    ATTR_PREFER_TCP,
+    ATTR_SETTINGS,
+    ATTR_STREAMS,
+    CONF_EXTRA_PART_WAIT_TIME,
+    CONF_RTSP_TRANSPORT,
+    CONF_USE_WALLCLOCK_AS_TIMESTAMPS,
+    DOMAIN,
+    FORMAT_CONTENT_TYPE,
+    HLS_PROVIDER,
+    OUTPUT_FORMATS,
+    RTSP_TRANSPORTS,
+    SOURCE_TIMEOUT,
+)
+from .core import Stream
+from .exceptions import StreamClientError, StreamOpenClientError, StreamWorkerError
+from .options import STREAM_OPTIONS_SCHEMA, convert_stream_options, source_open_options
+from .orientation import Orientation
+from .redact import redact_credentials
+from .settings import CONFIG_SCHEMA, DOMAIN_SCHEMA, StreamSettings, settings_from_config
+
+if TYPE_CHECKING:
+    from homeassistant.components.camera import DynamicStreamSettings
+
+__all__ = [
+    "ATTR_PREFER_TCP",
+    "ATTR_SETTINGS",
+    "CONFIG_SCHEMA",
+    "CONF_EXTRA_PART_WAIT_TIME",
+    "CONF_RTSP_TRANSPORT",
+    "CONF_USE_WALLCLOCK_AS_TIMESTAMPS",
+    "DOMAIN",
+    "DOMAIN_SCHEMA",
+    "FORMAT_CONTENT_TYPE",
+    "HLS_PROVIDER",
+    "OUTPUT_FORMATS",
+    "RTSP_TRANSPORTS",
+    "SOURCE_TIMEOUT",
+    "STREAM_OPTIONS_SCHEMA",
+    "Orientation",
+    "Stream",
+    "StreamClientError",
+    "StreamOpenClientError",
+    "StreamSettings",
+    "async_check_stream_client_error",
+    "create_stream",
+    "redact_credentials",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+DATA_UNDO_TAKEOVER = "undo_takeover"
+
+
+def create_stream(
+    hass: HomeAssistant,
+    stream_source: str,
+    options: Mapping[str, str | bool | float],
+    dynamic_stream_settings: DynamicStreamSettings,
+    stream_label: str | None = None,
+) -> Stream:
+    """A new, unstarted stream for `stream_source` (the camera integration calls this)."""
+    if DOMAIN not in hass.config.components or DOMAIN not in hass.data:
+        raise HomeAssistantError("Stream integration is not set up.")
+    pyav_options, stream_settings = convert_stream_options(options, hass.data[DOMAIN][ATTR_SETTINGS])
+    stream = Stream(hass, stream_source, pyav_options, stream_settings, dynamic_stream_settings, stream_label)
+    hass.data[DOMAIN][ATTR_STREAMS].append(stream)
+    return stream
+
+
+async def async_check_stream_client_error(
+    hass: HomeAssistant, source: str, pyav_options: dict[str, str] | None = None
+) -> None:
+    """Open `source` once (off the event loop) and raise StreamOpenClientError if that fails."""
+    from .worker import open_source  # noqa: PLC0415 - PyAV loads lazily
+
+    def probe() -> None:
+        try:
+            open_source(source, source_open_options(source, pyav_options or {})).close()
+        except StreamWorkerError as err:
+            raise StreamOpenClientError(str(err), err.error_code) from err
+
+    await hass.async_add_executor_job(probe)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration: settings, HLS views, the takeover of the built-in, shutdown."""
+    from .hls import async_register_hls_views  # noqa: PLC0415 - keeps the public API import light
+    from .takeover import take_over_builtin  # noqa: PLC0415
+
+    conf: dict[str, Any] = config.get(DOMAIN) or {}
+    hass.data[DOMAIN] = {
+        ATTR_ENDPOINTS: {HLS_PROVIDER: "/api/hls/{}/master_playlist.m3u8"},
+        ATTR_STREAMS: [],
+        ATTR_SETTINGS: settings_from_config(conf),
+    }
+    _quiet_ffmpeg_logging()
+    async_register_hls_views(hass)
+    hass.data[DOMAIN][DATA_UNDO_TAKEOVER] = take_over_builtin({"create_stream": create_stream, "Stream": Stream})
+
+    async def shutdown(event: Event) -> None:
+        streams: list[Stream] = hass.data[DOMAIN][ATTR_STREAMS]
+        for stream in streams:
+            await stream.shutdown()
+        _LOGGER.debug("Stopped %d streams", len(streams))
+
+    @callback
+    def undo_takeover(event: Event) -> None:
+        hass.data[DOMAIN].pop(DATA_UNDO_TAKEOVER)()
+
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, shutdown)
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, undo_takeover)
+    return True
+
+
+@callback
+def _quiet_ffmpeg_logging() -> None:
+    """FFmpeg's own log is noise for users; our worker reports what matters."""
+    for name in ("libav.mp4", "libav.swscaler", "libav.rtsp", "libav.h264", "libav.hevc"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -1,0 +1,299 @@
+"""`Stream`: one camera source, its worker thread, its media buffer and its outputs (the built-in's public API)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant, callback
+
+from .backoff import Backoff
+from .const import (
+    ATTR_ENDPOINTS,
+    DOMAIN,
+    MAX_SEGMENTS,
+    OUTPUT_IDLE_TIMEOUT,
+    OUTPUT_STARTUP_TIMEOUT,
+    RECORDER_PROVIDER,
+)
+from .diagnostics_data import Diagnostics
+from .exceptions import StreamWorkerError
+from .media import MediaBuffer, Part, SegmentHeader
+from .options import source_open_options
+from .outputs import IdleTimer, StreamOutput
+from .redact import redact_credentials
+from .segmenter import StreamTimeline
+from .settings import StreamSettings
+from .worker import WorkerRun, WorkerStats, run_worker
+
+if TYPE_CHECKING:
+    from homeassistant.components.camera import DynamicStreamSettings
+
+_LOGGER = logging.getLogger(__package__)
+
+# How long stop() waits for the worker thread; a source blocked in a read is abandoned and exits on its own.
+STOP_JOIN_TIMEOUT = 1.0
+
+
+class Stream:
+    """A camera stream shared by every output (HLS, recorder, snapshots)."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        source: str,
+        pyav_options: dict[str, str],
+        stream_settings: StreamSettings,
+        dynamic_stream_settings: DynamicStreamSettings,
+        stream_label: str | None = None,
+    ) -> None:
+        self.hass = hass
+        self.source = source
+        self.pyav_options = pyav_options
+        self.dynamic_stream_settings = dynamic_stream_settings
+        self.access_token: str | None = None
+        self._stream_settings = stream_settings
+        self._stream_label = stream_label
+        self._logger = logging.getLogger(f"{__package__}.stream.{stream_label}") if stream_label else _LOGGER
+        self._outputs: dict[str, StreamOutput] = {}
+        self._buffer = MediaBuffer(MAX_SEGMENTS)
+        self._timeline = StreamTimeline()
+        self._stats = WorkerStats()
+        self._diagnostics = Diagnostics()
+        self._backoff = Backoff()
+        self._thread: threading.Thread | None = None
+        self._thread_quit = threading.Event()
+        self._run_quit = threading.Event()  # ends the current run only (update_source restarts at once)
+        self._available = True
+        self._update_callback: Callable[[], None] | None = None
+        self._last_error: str | None = None
+
+    # -- outputs ------------------------------------------------------------------------------------------------
+
+    def endpoint_url(self, fmt: str) -> str:
+        """The relative URL of `fmt` for this stream; creates the access token on first use."""
+        if fmt not in self._outputs:
+            raise ValueError(f"Stream is not configured for format '{fmt}'")
+        if not self.access_token:
+            self.access_token = secrets.token_hex()
+        endpoint: str = self.hass.data[DOMAIN][ATTR_ENDPOINTS][fmt]
+        return endpoint.format(self.access_token)
+
+    def outputs(self) -> Mapping[str, StreamOutput]:
+        return MappingProxyType(self._outputs.copy())
+
+    @callback
+    def add_provider(self, fmt: str, timeout: int | None = None) -> StreamOutput:
+        """The output for `fmt`, created (with its idle timer running) if needed."""
+        if (output := self._outputs.get(fmt)) is not None:
+            return output
+
+        @callback
+        def idle_callback() -> None:
+            output = self._outputs.get(fmt)
+            if output is not None and (fmt == RECORDER_PROVIDER or not self.dynamic_stream_settings.preload_stream):
+                self.hass.async_create_task(self.remove_provider(output), eager_start=True)
+            self.check_idle()
+
+        timer = IdleTimer(
+            self.hass,
+            timeout or OUTPUT_IDLE_TIMEOUT,
+            idle_callback,
+            startup_timeout=timeout or OUTPUT_STARTUP_TIMEOUT,
+        )
+        output = StreamOutput(fmt, timer, self._buffer, self._stream_settings, self.dynamic_stream_settings)
+        self._outputs[fmt] = output
+        timer.start()
+        return output
+
+    async def remove_provider(self, provider: StreamOutput) -> None:
+        """Drop an output; the stream stops when none is left."""
+        if self._outputs.get(provider.name) is provider:
+            provider.cleanup()
+            del self._outputs[provider.name]
+        if not self._outputs:
+            await self.stop()
+
+    def check_idle(self) -> None:
+        """Forget the access token once every output is idle (its URLs stop working)."""
+        if all(output.idle for output in self._outputs.values()):
+            self.access_token = None
+
+    @property
+    def buffer(self) -> MediaBuffer:
+        return self._buffer
+
+    @property
+    def stream_settings(self) -> StreamSettings:
+        return self._stream_settings
+
+    # -- availability -------------------------------------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        return self._available
+
+    def set_update_callback(self, update_callback: Callable[[], None]) -> None:
+        """Called (on the event loop) whenever availability changes; camera passes async_write_ha_state."""
+        self._update_callback = update_callback
+
+    @callback
+    def _set_available(self, available: bool) -> None:
+        if available != self._available:
+            self._available = available
+            if self._update_callback is not None:
+                self._update_callback()
+
+    # -- worker lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the worker thread unless it is running."""
+        if self._thread is not None and self._thread.is_alive() and not self._thread_quit.is_set():
+            return
+        self._thread_quit = threading.Event()
+        self._run_quit = threading.Event()
+        self._buffer.reopen()
+        self._backoff.reset()
+        self._thread = threading.Thread(
+            name="stream_worker", target=self._supervise, args=(self._thread_quit,), daemon=True
+        )
+        self._thread.start()
+        self._logger.debug("Started stream: %s", redact_credentials(self.source))
+
+    def update_source(self, new_source: str) -> None:
+        """Switch to `new_source` and restart the worker at once."""
+        self._diagnostics.increment("update_source")
+        self._logger.debug("Updating stream source %s", redact_credentials(new_source))
+        self.source = new_source
+        self._backoff.reset()
+        self._run_quit.set()
+
+    async def stop(self) -> None:
+        """Drop every output and the token; stop the worker unless the camera preloads its stream."""
+        for output in self._outputs.values():
+            output.cleanup()
+        self._outputs = {}
+        self.access_token = None
+        if not self.dynamic_stream_settings.preload_stream:
+            await self._stop_worker()
+
+    async def shutdown(self) -> None:
+        """Home Assistant is stopping: everything goes, preload or not."""
+        for output in self._outputs.values():
+            output.cleanup()
+        self._outputs = {}
+        self.access_token = None
+        await self._stop_worker()
+
+    async def _stop_worker(self) -> None:
+        thread = self._thread
+        self._thread_quit.set()
+        self._run_quit.set()
+        self._buffer.close()
+        if thread is not None and thread.is_alive():
+            await self.hass.async_add_executor_job(thread.join, STOP_JOIN_TIMEOUT)
+            if thread.is_alive():
+                self._logger.debug("Worker still blocked in the source; it exits when the read times out")
+        self._thread = None
+        self._logger.debug("Stopped stream: %s", redact_credentials(self.source))
+
+    def _supervise(self, thread_quit: threading.Event) -> None:
+        """The worker thread: run the source, retry failures with back-off, until told to quit."""
+        while not thread_quit.is_set():
+            run_quit = self._run_quit = threading.Event()
+            if thread_quit.is_set():
+                break
+            started = time.monotonic()
+            self._diagnostics.increment("start_worker")
+            run = WorkerRun(
+                source=self.source,
+                open_options=source_open_options(self.source, self.pyav_options),
+                settings=self._stream_settings,
+                timeline=self._timeline,
+                sink=self._part_sink(run_quit),
+                on_discontinuity=lambda: self._call_soon(self._buffer.end_segment),
+                on_started=self._on_media_flowing,
+                quit=run_quit,
+                stats=self._stats,
+            )
+            error: str | None = None
+            try:
+                run_worker(run)
+            except StreamWorkerError as err:
+                error = str(err)
+            except Exception as err:  # noqa: BLE001 - a worker bug must not end the stream for good
+                self._logger.exception("Unexpected error in stream worker")
+                error = f"Unexpected error: {err}"
+            self._call_soon(self._buffer.end_segment)
+            if thread_quit.is_set():
+                break
+            if run_quit.is_set() and error is None:
+                continue  # update_source: restart now
+            self._on_failure(error or "Stream ended", time.monotonic() - started, thread_quit)
+
+    def _on_failure(self, error: str, run_seconds: float, thread_quit: threading.Event) -> None:
+        """Mark unavailable, log once per distinct failure, wait out the back-off (or a source update)."""
+        self._diagnostics.increment("worker_error")
+        self._diagnostics.set_value("last_error", error)
+        delay = self._backoff.next_delay(run_seconds)
+        self._diagnostics.set_value("retry_timeout", delay)
+        self._call_soon(self._set_available, False)
+        if error != self._last_error:
+            self._logger.error("Error from stream worker: %s (retrying in %.0f s)", error, delay)
+            self._last_error = error
+        else:
+            self._logger.debug("Stream worker failed again: %s; retrying in %.0f s", error, delay)
+        run_quit = self._run_quit
+        deadline = time.monotonic() + delay
+        while not (thread_quit.is_set() or run_quit.is_set()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            run_quit.wait(min(remaining, 0.25))
+
+    def _on_media_flowing(self) -> None:
+        if self._last_error is not None:
+            self._logger.info("Stream recovered: %s", redact_credentials(self.source))
+            self._last_error = None
+        self._call_soon(self._set_available, True)
+
+    def _part_sink(self, run_quit: threading.Event) -> Callable[[SegmentHeader, Part, bool], None]:
+        """Hands parts to the event loop; a run that was told to quit publishes nothing more."""
+
+        def sink(header: SegmentHeader, part: Part, last_in_segment: bool) -> None:
+            if not run_quit.is_set():
+                self._call_soon(self._buffer.add_part, header, part, last_in_segment)
+
+        return sink
+
+    def _call_soon(self, func: Callable[..., None], *args: Any) -> None:
+        try:
+            self.hass.loop.call_soon_threadsafe(func, *args)
+        except RuntimeError:
+            pass  # the event loop is closed: Home Assistant is gone
+
+    # -- diagnostics --------------------------------------------------------------------------------------------
+
+    def get_diagnostics(self) -> dict[str, Any]:
+        """What this stream is doing, with no secrets."""
+        stats = self._stats
+        data = self._diagnostics.as_dict()
+        data.update(
+            source=redact_credentials(self.source),
+            available=self._available,
+            keepalive=self.dynamic_stream_settings.preload_stream,
+            orientation=int(self.dynamic_stream_settings.orientation),
+            container_format=stats.container_format,
+            video_codec=stats.video_codec,
+            audio_codec=stats.audio_codec,
+            resolution=f"{stats.width}x{stats.height}" if stats.width else None,
+            outputs=sorted(self._outputs),
+            segments=len(self._buffer.segments),
+            buffered_bytes=self._buffer.memory_size(),
+        )
+        return data

@@ -1,0 +1,198 @@
+"""Cuts a continuous run of samples into LL-HLS parts and keyframe-aligned segments (worker thread).
+
+A part closes when the next video frame arrives and would push it past the part target, so every part's duration
+is exactly the sum of its samples' durations and never above the target; a segment closes at the first keyframe at
+least `min_segment_duration` after its start. Timestamps are mapped onto one output timeline that continues across
+discontinuities, so the tfdt of every fragment follows on from the one before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from .media import Part, Sample, SegmentHeader
+
+type PartSink = Callable[[SegmentHeader, Part, bool], None]
+
+
+class FragmentWriter(Protocol):
+    """What the segmenter needs from the fMP4 writer."""
+
+    @property
+    def codecs(self) -> str: ...
+
+    def init_segment(self, orientation: int = 1) -> bytes: ...
+
+    def fragment(self, sequence_number: int, video: list[Sample], audio: list[Sample]) -> bytes: ...
+
+
+@dataclass(slots=True)
+class StreamTimeline:
+    """Counters that outlive one worker run: segment numbers, discontinuities, where the output time stands."""
+
+    sequence: int = -1
+    discontinuity: int = -1
+    fragment_sequence: int = 0
+    time_cursor: float = 0.0  # seconds of output timeline already used
+    segments_started: int = field(default=0)
+
+    def next_sequence(self) -> int:
+        self.sequence += 1
+        self.segments_started += 1
+        return self.sequence
+
+    def next_fragment(self) -> int:
+        self.fragment_sequence += 1
+        return self.fragment_sequence
+
+
+class Segmenter:
+    """One continuous run of a source: samples in (source timestamps), parts out through `sink`."""
+
+    def __init__(
+        self,
+        writer: FragmentWriter,
+        timeline: StreamTimeline,
+        *,
+        video_timescale: int,
+        audio_timescale: int | None,
+        part_target: float,
+        min_segment_duration: float,
+        sink: PartSink,
+        width: int = 0,
+        height: int = 0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._writer = writer
+        self._timeline = timeline
+        self._video_timescale = video_timescale
+        self._audio_timescale = audio_timescale
+        self._part_target_ticks = round(part_target * video_timescale)
+        self._min_segment_ticks = round(min_segment_duration * video_timescale)
+        self._sink = sink
+        self._clock = clock
+        self._size = (width, height)
+        self._init: bytes | None = None
+
+        # Mapping of source timestamps onto the output timeline, fixed at the first keyframe.
+        self._video_offset = 0
+        self._audio_offset = 0
+        self._audio_start = 0
+        self._anchor_wallclock = datetime.min.replace(tzinfo=UTC)
+        self._anchor_dts = 0
+
+        self._header: SegmentHeader | None = None
+        self._segment_start = 0
+        self._pending_video: Sample | None = None
+        self._pending_audio: Sample | None = None
+        self._part_video: list[Sample] = []
+        self._part_audio: list[Sample] = []
+        self._part_ticks = 0
+        self._last_video_duration = max(1, video_timescale // 30)
+        self._last_audio_duration = 1024
+
+    @property
+    def started(self) -> bool:
+        """True once the first keyframe arrived."""
+        return self._header is not None
+
+    def add_video(self, dts: int, pts: int, keyframe: bool, data: bytes) -> None:
+        """A video access unit with source timestamps (validated: dts increases)."""
+        if self._header is None:
+            if not keyframe:
+                return  # nothing is playable before the first keyframe
+            self._start_timeline(dts)
+        out_dts = dts + self._video_offset
+        pending = self._pending_video
+        if pending is not None:
+            pending.duration = out_dts - pending.dts
+            self._last_video_duration = pending.duration
+            if self._part_video and self._part_ticks + pending.duration > self._part_target_ticks:
+                # Jitter made this frame longer than the estimate the last cut relied on.
+                self._close_part(last_in_segment=False)
+            self._part_video.append(pending)
+            self._part_ticks += pending.duration
+            if keyframe and out_dts - self._segment_start >= self._min_segment_ticks:
+                self._close_part(last_in_segment=True)
+                self._open_segment(out_dts)
+            elif self._part_ticks + pending.duration > self._part_target_ticks:
+                # The next frame (estimated as long as this one) would not fit: close now, a frame earlier.
+                self._close_part(last_in_segment=False)
+        self._pending_video = Sample(out_dts, pts + self._video_offset, 0, keyframe, data)
+
+    def add_audio(self, dts: int, data: bytes) -> None:
+        """An audio frame with its source dts; frames before the first keyframe are dropped."""
+        if self._header is None or self._audio_timescale is None:
+            return
+        out_dts = dts + self._audio_offset
+        if out_dts < self._audio_start:
+            return
+        pending = self._pending_audio
+        if pending is not None:
+            pending.duration = out_dts - pending.dts
+            self._last_audio_duration = pending.duration
+            self._part_audio.append(pending)
+        self._pending_audio = Sample(out_dts, out_dts, 0, True, data)
+
+    def flush(self) -> None:
+        """The run ended: close the open part as the last of its segment and advance the timeline cursor."""
+        if self._header is None:
+            return
+        if self._pending_video is not None:
+            self._pending_video.duration = self._last_video_duration
+            self._part_video.append(self._pending_video)
+            self._part_ticks += self._last_video_duration
+            self._pending_video = None
+        if self._pending_audio is not None:
+            self._pending_audio.duration = self._last_audio_duration
+            self._part_audio.append(self._pending_audio)
+            self._pending_audio = None
+        end_ticks = self._segment_start + self._part_ticks
+        if self._part_video:
+            end_ticks = self._part_video[-1].dts + self._part_video[-1].duration
+        self._close_part(last_in_segment=True)
+        self._timeline.time_cursor = max(self._timeline.time_cursor, end_ticks / self._video_timescale)
+        self._header = None
+
+    # -- internals ----------------------------------------------------------------------------------------------
+
+    def _start_timeline(self, first_dts: int) -> None:
+        cursor = self._timeline.time_cursor
+        self._video_offset = round(cursor * self._video_timescale) - first_dts
+        if self._audio_timescale is not None:
+            first_seconds = first_dts / self._video_timescale
+            self._audio_offset = round((cursor - first_seconds) * self._audio_timescale)
+            self._audio_start = round(cursor * self._audio_timescale)
+        self._anchor_wallclock = self._clock()
+        self._anchor_dts = first_dts + self._video_offset
+        self._timeline.discontinuity += 1
+        self._init = self._writer.init_segment()
+        self._open_segment(first_dts + self._video_offset)
+
+    def _open_segment(self, start_dts: int) -> None:
+        assert self._init is not None
+        self._segment_start = start_dts
+        offset = timedelta(seconds=(start_dts - self._anchor_dts) / self._video_timescale)
+        self._header = SegmentHeader(
+            sequence=self._timeline.next_sequence(),
+            discontinuity=self._timeline.discontinuity,
+            init=self._init,
+            codecs=self._writer.codecs,
+            program_date_time=self._anchor_wallclock + offset,
+            width=self._size[0],
+            height=self._size[1],
+        )
+
+    def _close_part(self, *, last_in_segment: bool) -> None:
+        video = self._part_video
+        if not video or self._header is None:
+            return
+        data = self._writer.fragment(self._timeline.next_fragment(), video, self._part_audio)
+        part = Part(duration=self._part_ticks / self._video_timescale, independent=video[0].keyframe, data=data)
+        self._part_video = []
+        self._part_audio = []
+        self._part_ticks = 0
+        self._sink(self._header, part, last_in_segment)

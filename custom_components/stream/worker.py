@@ -1,0 +1,262 @@
+"""One run of the source: open it with PyAV, demux, validate timestamps and feed the segmenter (worker thread).
+
+Remux only: packets are copied into fMP4, never decoded or encoded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from .const import AUDIO_CODECS, PACKETS_TO_WAIT_FOR_AUDIO, SOURCE_TIMEOUT
+from .exceptions import StreamClientError, StreamEndedError, StreamWorkerError
+from .redact import redact_text
+from .segmenter import PartSink, Segmenter, StreamTimeline
+from .settings import StreamSettings, non_ll_hls_settings
+from .timestamps import TimestampValidator, Verdict
+
+if TYPE_CHECKING:
+    import av
+    from av.container import InputContainer
+    from av.packet import Packet
+    from av.stream import Stream as AvStream
+
+    from .fmp4.writer import Fmp4Writer
+
+_LOGGER = logging.getLogger(__name__)
+
+VIDEO_CODECS = {"h264": "h264", "hevc": "hevc"}
+# Read timeout once the source is open: a stalled camera is an error after this long.
+READ_TIMEOUT = 10.0
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    """What the worker has seen, for availability, diagnostics and snapshots (written by the worker thread)."""
+
+    container_format: str | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    width: int = 0
+    height: int = 0
+    packets: int = 0
+    discontinuities: int = 0
+    last_keyframe: bytes | None = None  # Annex-B or AVCC, as demuxed; decoded on demand for snapshots
+    keyframe_extradata: bytes | None = None
+    keyframe_event: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(slots=True)
+class WorkerRun:
+    """Everything one run needs; `sink` and `on_discontinuity` hand results to the event loop."""
+
+    source: str
+    open_options: dict[str, str]
+    settings: StreamSettings
+    timeline: StreamTimeline
+    sink: PartSink
+    on_discontinuity: Callable[[], None]
+    on_started: Callable[[], None]
+    quit: threading.Event
+    stats: WorkerStats = field(default_factory=WorkerStats)
+
+
+def open_source(source: str, options: dict[str, str]) -> InputContainer:
+    """Open `source`, turning FFmpeg errors into StreamWorkerError with a client error code and no secrets."""
+    import av  # imported here: loading FFmpeg is slow and only the worker needs it
+
+    try:
+        return av.open(source, options=options, timeout=(SOURCE_TIMEOUT, READ_TIMEOUT))
+    except av.HTTPBadRequestError as err:
+        raise _open_error("Bad Request Error opening stream", err, source, StreamClientError.BadRequest) from None
+    except av.HTTPUnauthorizedError as err:
+        raise _open_error("Unauthorized error opening stream", err, source, StreamClientError.Unauthorized) from None
+    except av.HTTPForbiddenError as err:
+        raise _open_error("Forbidden error opening stream", err, source, StreamClientError.Forbidden) from None
+    except av.HTTPNotFoundError as err:
+        raise _open_error("Not Found error opening stream", err, source, StreamClientError.NotFound) from None
+    except av.FFmpegError as err:
+        raise _open_error("Error opening stream", err, source, StreamClientError.Other) from None
+
+
+def _open_error(prefix: str, err: av.FFmpegError, source: str, code: StreamClientError) -> StreamWorkerError:
+    return StreamWorkerError(f"{prefix} ({redact_text(str(err.strerror or err), source)})", code)
+
+
+def run_worker(run: WorkerRun) -> None:
+    """Demux and remux until the source ends, fails, or `run.quit` is set."""
+    container = open_source(run.source, run.open_options)
+    try:
+        _remux(container, run)
+    finally:
+        container.close()
+
+
+def _timescale(time_base: Fraction | None) -> tuple[int, Callable[[int], int]]:
+    """The track timescale for a stream time base, and the conversion of its timestamps into it."""
+    if time_base is None:
+        raise StreamWorkerError("Stream has no time base")
+    if time_base.numerator == 1:
+        return time_base.denominator, lambda ts: ts
+    return 90000, lambda ts: round(ts * time_base * 90000)
+
+
+def _remux(container: InputContainer, run: WorkerRun) -> None:
+    from .fmp4.writer import Fmp4Writer, make_audio_track, make_video_track
+
+    stats = run.stats
+    stats.container_format = container.format.name
+    if not container.streams.video:
+        raise StreamWorkerError("Stream has no video")
+    video = container.streams.video[0]
+    video_codec = VIDEO_CODECS.get(video.codec_context.name)
+    if video_codec is None:
+        raise StreamWorkerError(f"Video codec {video.codec_context.name} is not supported (H.264 or H.265 only)")
+    stats.video_codec = video_codec
+    audio: AvStream | None = None
+    if container.streams.audio and container.streams.audio[0].codec_context.name in AUDIO_CODECS:
+        audio = container.streams.audio[0]
+        stats.audio_codec = audio.codec_context.name
+    elif container.streams.audio:
+        _LOGGER.debug("Audio codec %s is not carried in HLS", container.streams.audio[0].codec_context.name)
+
+    settings = run.settings
+    if "hls" in container.format.name.split(","):
+        settings = non_ll_hls_settings()  # an HLS input cannot feed shorter parts than its own segments
+
+    video_scale, to_video_ticks = _timescale(video.time_base)
+    audio_scale, to_audio_ticks = _timescale(audio.time_base) if audio is not None else (0, lambda ts: ts)
+    video_check = TimestampValidator(video_scale)
+    audio_check = TimestampValidator(audio_scale or 1)
+
+    segmenter: Segmenter | None = None
+    writer: Fmp4Writer | None = None
+    # Packets held from the first keyframe until the writer exists (waiting for the first ADTS audio frame).
+    preroll: list[tuple[bool, int, int, bool, bytes]] = []
+    first_audio: bytes | None = None
+    audio_ready = audio is None or bool(audio.codec_context.extradata)
+
+    def make_segmenter() -> tuple[Fmp4Writer, Segmenter]:
+        assert preroll
+        ctx = video.codec_context
+        video_track = make_video_track(
+            video_codec, video_scale, ctx.width, ctx.height, ctx.extradata, first_keyframe=preroll[0][4]
+        )
+        audio_track = None
+        if audio is not None and (audio.codec_context.extradata or first_audio is not None):
+            actx = audio.codec_context
+            audio_track = make_audio_track(
+                actx.name, audio_scale, actx.sample_rate, actx.channels, actx.extradata, first_packet=first_audio
+            )
+        new_writer = Fmp4Writer(video_track, audio_track)
+        stats.width, stats.height = video_track.width, video_track.height
+        return new_writer, _segmenter_for(new_writer, run, settings, video_scale, audio_scale, stats)
+
+    def feed(is_video: bool, dts: int, pts: int, keyframe: bool, data: bytes) -> None:
+        assert writer is not None and segmenter is not None
+        if is_video:
+            segmenter.add_video(dts, pts, keyframe, writer.video_sample_data(data))
+        elif writer.has_audio:
+            segmenter.add_audio(dts, writer.audio_sample_data(data))
+
+    started = False
+    streams = [video] if audio is None else [video, audio]
+    for packet in _packets(container, streams):
+        if run.quit.is_set():
+            break
+        stats.packets += 1
+        is_video = packet.stream is video
+        check = video_check if is_video else audio_check
+        raw_dts = packet.dts
+        keyframe = bool(packet.is_keyframe) if is_video else True
+        if raw_dts is None and is_video and keyframe and segmenter is None:
+            raw_dts = packet.pts if packet.pts is not None else 0  # a first keyframe without dts still starts
+        verdict = check.check(raw_dts)
+        if verdict is Verdict.DROP:
+            continue
+        assert raw_dts is not None
+        if verdict is Verdict.DISCONTINUITY:
+            _LOGGER.debug("Timestamp jump in %s track: starting a new timeline", "video" if is_video else "audio")
+            stats.discontinuities += 1
+            if segmenter is not None:
+                segmenter.flush()
+                run.on_discontinuity()
+            video_check.reset()
+            audio_check.reset()
+            check.check(raw_dts)
+            if writer is not None:
+                segmenter = _segmenter_for(writer, run, settings, video_scale, audio_scale, stats)
+        to_ticks = to_video_ticks if is_video else to_audio_ticks
+        dts = to_ticks(raw_dts)
+        pts = to_ticks(packet.pts) if packet.pts is not None else dts
+        data = bytes(packet)
+        if is_video and keyframe:
+            stats.last_keyframe = data
+            stats.keyframe_extradata = video.codec_context.extradata
+            stats.keyframe_event.set()
+
+        if writer is None:
+            if is_video and (keyframe or preroll):
+                preroll.append((True, dts, pts, keyframe, data))
+            elif not is_video:
+                first_audio = data
+                audio_ready = True
+                if preroll:
+                    preroll.append((False, dts, dts, True, data))
+            if preroll and (audio_ready or len(preroll) >= PACKETS_TO_WAIT_FOR_AUDIO):
+                writer, segmenter = make_segmenter()
+                for item in preroll:
+                    feed(*item)
+                preroll.clear()
+            continue
+        feed(is_video, dts, pts, keyframe, data)
+        if not started and segmenter is not None and segmenter.started:
+            started = True
+            run.on_started()
+    else:
+        if not run.quit.is_set():
+            if segmenter is not None:
+                segmenter.flush()
+            raise StreamEndedError("Stream ended; no additional packets")
+    if segmenter is not None:
+        segmenter.flush()
+
+
+def _segmenter_for(
+    writer: Fmp4Writer, run: WorkerRun, settings: StreamSettings, video_scale: int, audio_scale: int, stats: WorkerStats
+) -> Segmenter:
+    """A segmenter for a new continuous run of `writer`'s tracks."""
+    return Segmenter(
+        writer,
+        run.timeline,
+        video_timescale=video_scale,
+        audio_timescale=audio_scale if writer.has_audio else None,
+        part_target=settings.part_target_duration,
+        min_segment_duration=settings.min_segment_duration,
+        sink=run.sink,
+        width=stats.width,
+        height=stats.height,
+    )
+
+
+def _packets(container: InputContainer, streams: list[AvStream]) -> Iterator[Packet]:
+    """Demuxed packets, with FFmpeg errors turned into StreamWorkerError; flush packets skipped."""
+    import av
+
+    demux = container.demux(*streams)
+    while True:
+        try:
+            packet = next(demux)
+        except StopIteration:
+            return
+        except av.FFmpegError as err:
+            raise StreamWorkerError(f"Error demuxing stream ({err.strerror or err})") from None
+        if packet.size == 0:
+            continue
+        yield packet
+
+

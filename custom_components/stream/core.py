@@ -16,6 +16,7 @@ from .backoff import Backoff
 from .const import (
     ATTR_ENDPOINTS,
     DOMAIN,
+    HLS_PROVIDER,
     MAX_SEGMENTS,
     OUTPUT_IDLE_TIMEOUT,
     OUTPUT_STARTUP_TIMEOUT,
@@ -29,6 +30,7 @@ from .outputs import IdleTimer, StreamOutput
 from .redact import redact_credentials
 from .segmenter import StreamTimeline
 from .settings import StreamSettings
+from .snapshot import KeyframeConverter
 from .worker import WorkerRun, WorkerStats, run_worker
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ class Stream:
         self._stats = WorkerStats()
         self._diagnostics = Diagnostics()
         self._backoff = Backoff()
+        self._keyframe_converter = KeyframeConverter(hass)
         self._thread: threading.Thread | None = None
         self._thread_quit = threading.Event()
         self._run_quit = threading.Event()  # ends the current run only (update_source restarts at once)
@@ -218,6 +221,7 @@ class Stream:
                 sink=self._part_sink(run_quit),
                 on_discontinuity=lambda: self._call_soon(self._buffer.end_segment),
                 on_started=self._on_media_flowing,
+                on_keyframe=self._keyframe_converter.on_keyframe,
                 quit=run_quit,
                 stats=self._stats,
             )
@@ -276,6 +280,27 @@ class Stream:
             self.hass.loop.call_soon_threadsafe(func, *args)
         except RuntimeError:
             pass  # the event loop is closed: Home Assistant is gone
+
+    # -- recorder and snapshots ---------------------------------------------------------------------------------
+
+    async def async_record(self, video_path: str, duration: int = 30, lookback: int = 5) -> None:
+        """Record `duration` seconds (plus up to `lookback` seconds already buffered) to `video_path` as MP4."""
+        from .recorder import async_record_stream  # noqa: PLC0415 - loads PyAV's muxer only when recording
+
+        await async_record_stream(self, video_path, duration, lookback)
+
+    async def async_get_image(
+        self, width: int | None = None, height: int | None = None, wait_for_next_keyframe: bool = False
+    ) -> bytes | None:
+        """A JPEG of the latest keyframe (starting the stream if needed); None until one is available."""
+        self.add_provider(HLS_PROVIDER)
+        await self.start()
+        return await self._keyframe_converter.async_get_image(
+            width=width,
+            height=height,
+            wait_for_next_keyframe=wait_for_next_keyframe,
+            orientation=int(self.dynamic_stream_settings.orientation),
+        )
 
     # -- diagnostics --------------------------------------------------------------------------------------------
 

@@ -85,7 +85,8 @@ class Segmenter:
         self._anchor_dts = 0
 
         self._header: SegmentHeader | None = None
-        self._segment_start = 0
+        self._segment_start = 0  # dts of the keyframe that started the current group of segments
+        self._short_first_segment = False
         self._pending_video: Sample | None = None
         self._pending_audio: Sample | None = None
         self._part_video: list[Sample] = []
@@ -112,15 +113,17 @@ class Segmenter:
             self._last_video_duration = pending.duration
             if self._part_video and self._part_ticks + pending.duration > self._part_target_ticks:
                 # Jitter made this frame longer than the estimate the last cut relied on.
-                self._close_part(last_in_segment=False)
+                self._cut_part(pending.dts)
             self._part_video.append(pending)
             self._part_ticks += pending.duration
             if keyframe and out_dts - self._segment_start >= self._min_segment_ticks:
+                self._short_first_segment = False
                 self._close_part(last_in_segment=True)
+                self._segment_start = out_dts
                 self._open_segment(out_dts)
             elif self._part_ticks + pending.duration > self._part_target_ticks:
                 # The next frame (estimated as long as this one) would not fit: close now, a frame earlier.
-                self._close_part(last_in_segment=False)
+                self._cut_part(out_dts)
         self._pending_video = Sample(out_dts, pts + self._video_offset, 0, keyframe, data)
 
     def add_audio(self, dts: int, data: bytes) -> None:
@@ -170,11 +173,23 @@ class Segmenter:
         self._anchor_dts = first_dts + self._video_offset
         self._timeline.discontinuity += 1
         self._init = self._writer.init_segment()
-        self._open_segment(first_dts + self._video_offset)
+        self._segment_start = first_dts + self._video_offset
+        self._short_first_segment = True
+        self._open_segment(self._segment_start)
+
+    def _cut_part(self, next_dts: int) -> None:
+        """End the open part. The first part of a run also ends its segment: players (hls.js) start only from a
+        complete segment, so this makes the stream playable one part after the first keyframe instead of one
+        segment. The next segment then starts mid-GOP; its first part is not INDEPENDENT and the playlist says so."""
+        if self._short_first_segment:
+            self._short_first_segment = False
+            self._close_part(last_in_segment=True)
+            self._open_segment(next_dts)
+        else:
+            self._close_part(last_in_segment=False)
 
     def _open_segment(self, start_dts: int) -> None:
         assert self._init is not None
-        self._segment_start = start_dts
         offset = timedelta(seconds=(start_dts - self._anchor_dts) / self._video_timescale)
         self._header = SegmentHeader(
             sequence=self._timeline.next_sequence(),

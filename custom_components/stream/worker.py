@@ -45,9 +45,6 @@ class WorkerStats:
     height: int = 0
     packets: int = 0
     discontinuities: int = 0
-    last_keyframe: bytes | None = None  # Annex-B or AVCC, as demuxed; decoded on demand for snapshots
-    keyframe_extradata: bytes | None = None
-    keyframe_event: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(slots=True)
@@ -61,6 +58,7 @@ class WorkerRun:
     sink: PartSink
     on_discontinuity: Callable[[], None]
     on_started: Callable[[], None]
+    on_keyframe: Callable[[str, bytes | None, bytes], None]  # (codec, extradata, packet data), for snapshots
     quit: threading.Event
     stats: WorkerStats = field(default_factory=WorkerStats)
 
@@ -143,15 +141,21 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
     def make_segmenter() -> tuple[Fmp4Writer, Segmenter]:
         assert preroll
         ctx = video.codec_context
-        video_track = make_video_track(
-            video_codec, video_scale, ctx.width, ctx.height, ctx.extradata, first_keyframe=preroll[0][4]
-        )
+        try:
+            video_track = make_video_track(
+                video_codec, video_scale, ctx.width, ctx.height, ctx.extradata, first_keyframe=preroll[0][4]
+            )
+        except ValueError as err:
+            raise StreamWorkerError(f"Cannot remux video: {err}") from None
         audio_track = None
         if audio is not None and (audio.codec_context.extradata or first_audio is not None):
             actx = audio.codec_context
-            audio_track = make_audio_track(
-                actx.name, audio_scale, actx.sample_rate, actx.channels, actx.extradata, first_packet=first_audio
-            )
+            try:
+                audio_track = make_audio_track(
+                    actx.name, audio_scale, actx.sample_rate, actx.layout.nb_channels, actx.extradata, first_audio
+                )
+            except ValueError as err:
+                _LOGGER.warning("Playing without audio: %s", err)
         new_writer = Fmp4Writer(video_track, audio_track)
         stats.width, stats.height = video_track.width, video_track.height
         return new_writer, _segmenter_for(new_writer, run, settings, video_scale, audio_scale, stats)
@@ -195,9 +199,7 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
         pts = to_ticks(packet.pts) if packet.pts is not None else dts
         data = bytes(packet)
         if is_video and keyframe:
-            stats.last_keyframe = data
-            stats.keyframe_extradata = video.codec_context.extradata
-            stats.keyframe_event.set()
+            run.on_keyframe(video_codec, video.codec_context.extradata, data)
 
         if writer is None:
             if is_video and (keyframe or preroll):

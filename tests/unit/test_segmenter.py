@@ -83,13 +83,14 @@ def test_segments_start_on_keyframes_after_min_duration() -> None:
     feed_video(segmenter, 30 * 4 + 1)  # keyframes every second: segments of 2 s
 
     last_flags = [(header.sequence, last) for header, _, last in emitted]
-    assert last_flags == [(0, False), (0, False), (0, False), (0, True), (1, False), (1, False), (1, False), (1, True)]
+    # The first segment of a run is its first part (fast start); later segments are cut at keyframes.
+    assert last_flags == [(0, True), (1, False), (1, False), (1, True), (2, False), (2, False), (2, False), (2, True)]
     first_samples = [video[0] for _, video, _ in writer.fragments]
-    assert [sample.keyframe for sample in first_samples[::4]] == [True, True]
-    segment_durations = {}
+    assert [first_samples[i].keyframe for i in (0, 1, 4)] == [True, False, True]
+    segment_durations: dict[int, float] = {}
     for header, part, _ in emitted:
         segment_durations[header.sequence] = segment_durations.get(header.sequence, 0) + part.duration
-    assert segment_durations == pytest.approx({0: 2.0, 1: 2.0})
+    assert segment_durations == pytest.approx({0: 0.5, 1: 1.5, 2: 2.0})
 
 
 def test_part_duration_matches_sample_timestamps() -> None:
@@ -145,7 +146,8 @@ def test_program_date_time_follows_media_time() -> None:
     segmenter, _, emitted = make_segmenter(part_target=0.5, min_segment=1.9)
     feed_video(segmenter, 30 * 4 + 1)
     headers = {header.sequence: header for header, _, _ in emitted}
-    assert headers[1].program_date_time - headers[0].program_date_time == timedelta(seconds=2)
+    assert headers[1].program_date_time - headers[0].program_date_time == timedelta(seconds=0.5)
+    assert headers[2].program_date_time - headers[0].program_date_time == timedelta(seconds=2)
 
 
 def test_flush_closes_the_open_part_as_last_of_segment() -> None:
@@ -154,3 +156,15 @@ def test_flush_closes_the_open_part_as_last_of_segment() -> None:
     segmenter.flush()
     assert emitted[-1][2] is True
     assert sum(part.duration for _, part, _ in emitted) == pytest.approx(20 / 30)
+
+
+def test_first_segment_of_each_run_is_one_independent_part() -> None:
+    timeline = StreamTimeline()
+    for _ in range(2):  # a worker restart gets a fast start too
+        segmenter, _, emitted = make_segmenter(part_target=0.5, min_segment=5.9, timeline=timeline)
+        feed_video(segmenter, 20)
+        header, part, last = emitted[0]
+        assert (last, part.independent, part.duration) == (True, True, pytest.approx(0.5))
+        segmenter.flush()
+        assert emitted[-1][0].sequence == header.sequence + 1
+        assert not emitted[-1][1].independent

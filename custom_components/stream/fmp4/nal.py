@@ -1,0 +1,83 @@
+"""NAL unit framing: Annex-B start codes versus length prefixes.
+
+Scanning uses `bytes.find`, which runs in C, so converting a packet costs a few slices and one join.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+START_CODE = b"\x00\x00\x01"
+LONG_START_CODE = b"\x00\x00\x00\x01"
+_EMULATION_PREVENTION = b"\x00\x00\x03"
+_LENGTH = struct.Struct(">I")
+
+
+def is_annexb(data: bytes) -> bool:
+    """True when `data` starts with a start code."""
+    return data.startswith(START_CODE) or data.startswith(LONG_START_CODE)
+
+
+def split_annexb(data: bytes) -> list[bytes]:
+    """The NAL units of an Annex-B byte stream (anything before the first start code is ignored)."""
+    find = data.find
+    units: list[bytes] = []
+    start = find(START_CODE)
+    while start >= 0:
+        start += 3
+        end = find(START_CODE, start)
+        # A 4-byte start code or trailing_zero_8bits leave zeros at the end; a NAL unit never ends with zero.
+        unit = (data[start:] if end < 0 else data[start:end]).rstrip(b"\x00")
+        if unit:
+            units.append(unit)
+        start = end
+    return units
+
+
+def split_length_prefixed(data: bytes, length_size: int = 4) -> list[bytes]:
+    """The NAL units of an AVCC/HVCC sample, each preceded by a big-endian length of `length_size` bytes."""
+    units: list[bytes] = []
+    position = 0
+    size = len(data)
+    while position + length_size <= size:
+        length = int.from_bytes(data[position : position + length_size])
+        position += length_size
+        if length > size - position:
+            raise ValueError(f"NAL unit length {length} exceeds the {size - position} bytes left in the sample")
+        units.append(data[position : position + length])
+        position += length
+    return units
+
+
+def join_length_prefixed(units: Iterable[bytes]) -> bytes:
+    """NAL units as one sample with 4-byte length prefixes."""
+    parts: list[bytes] = []
+    for unit in units:
+        parts.append(_LENGTH.pack(len(unit)))
+        parts.append(unit)
+    return b"".join(parts)
+
+
+def join_annexb(units: Iterable[bytes]) -> bytes:
+    """NAL units as an Annex-B byte stream with 4-byte start codes."""
+    parts: list[bytes] = []
+    for unit in units:
+        parts.append(LONG_START_CODE)
+        parts.append(unit)
+    return b"".join(parts)
+
+
+def annexb_to_length_prefixed(data: bytes) -> bytes:
+    return join_length_prefixed(split_annexb(data))
+
+
+def split_nal_units(data: bytes, length_size: int = 4) -> list[bytes]:
+    """NAL units of either framing: Annex-B when `data` starts with a start code, else length-prefixed."""
+    return split_annexb(data) if is_annexb(data) else split_length_prefixed(data, length_size)
+
+
+def unescape_rbsp(unit: bytes) -> bytes:
+    """Remove emulation-prevention bytes (00 00 03 -> 00 00) so the payload can be read as bits."""
+    # bytes.replace resumes after each match, which is exactly how the decoder resets its zero count.
+    return unit.replace(_EMULATION_PREVENTION, b"\x00\x00") if _EMULATION_PREVENTION in unit else unit

@@ -1,0 +1,172 @@
+"""The worker against the real RTSP camera simulator: parts appear fast, decode, and faults are survived."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import AsyncIterator, Callable
+
+import av
+import pytest
+from homeassistant.components.camera import DynamicStreamSettings
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+from custom_components.stream import Stream, create_stream
+from custom_components.stream.const import DOMAIN, HLS_PROVIDER
+from custom_components.stream.media import Segment
+from tests.simulator import CameraSimulator, CameraSpec
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("enable_custom_integrations", "socket_enabled")]
+
+WAIT = 15.0
+STANDARD_FPS = {"h264_aac": 30, "h264": 30, "h265": 15}  # the session simulator's mounts  # generous bound for media to show up on a loaded 2-core machine
+
+
+@pytest.fixture
+async def stream_factory(hass: HomeAssistant) -> AsyncIterator[Callable[[str], Stream]]:
+    """Creates streams through the public API; stops them all at the end."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
+    streams: list[Stream] = []
+
+    def make(source: str) -> Stream:
+        stream = create_stream(hass, source, {}, DynamicStreamSettings(), stream_label="camera.test")
+        streams.append(stream)
+        return stream
+
+    yield make
+    for stream in streams:
+        await stream.stop()
+
+
+class AvailabilityWatcher:
+    """Records availability changes reported through the stream's update callback; awaitable."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.changes: list[bool] = []
+        self._stream = stream
+        self._changed = asyncio.Event()
+        stream.set_update_callback(self._on_update)
+
+    def _on_update(self) -> None:
+        self.changes.append(self._stream.available)
+        self._changed.set()
+
+    async def wait_for(self, available: bool, timeout: float) -> None:
+        async with asyncio.timeout(timeout):
+            while self._stream.available is not available:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+async def wait_for_complete_segment(stream: Stream) -> Segment:
+    output = stream.add_provider(HLS_PROVIDER)
+    assert await output.buffer.wait_until(lambda: any(s.complete for s in output.get_segments()), WAIT)
+    return next(s for s in output.get_segments() if s.complete)
+
+
+def decode(data: bytes) -> tuple[int, int, list[int], int]:
+    """Video frames, audio frames, video pts and video packets of an fMP4 byte string, decoded by PyAV."""
+    video_frames = audio_frames = 0
+    video_pts: list[int] = []
+    with av.open(io.BytesIO(data)) as container:
+        video_packets = sum(1 for packet in container.demux(video=0) if packet.size)
+    with av.open(io.BytesIO(data)) as container:
+        for frame in container.decode(*container.streams):
+            if isinstance(frame, av.VideoFrame):
+                video_frames += 1
+                video_pts.append(frame.pts or 0)
+            else:
+                audio_frames += 1
+    return video_frames, audio_frames, video_pts, video_packets
+
+
+@pytest.mark.parametrize(
+    ("mount", "codec_prefix", "has_audio"),
+    [("h264_aac", "avc1.64", True), ("h264", "avc1.64", False), ("h265", "hvc1.", False)],
+)
+async def test_parts_and_segments_decode(
+    stream_factory: Callable[[str], Stream],
+    camera_simulator: CameraSimulator,
+    mount: str,
+    codec_prefix: str,
+    has_audio: bool,
+) -> None:
+    stream = stream_factory(camera_simulator.url(mount))
+    stream.add_provider(HLS_PROVIDER)
+    await stream.start()
+
+    segment = await wait_for_complete_segment(stream)
+
+    assert segment.header.codecs.startswith(codec_prefix)
+    assert ("mp4a.40.2" in segment.header.codecs) == has_audio
+    video_frames, audio_frames, pts, video_packets = decode(segment.init + segment.data())
+    assert video_frames == video_packets  # every remuxed frame decodes
+    assert video_frames / segment.duration == pytest.approx(STANDARD_FPS[mount], rel=0.25)
+    assert (audio_frames > 0) == has_audio
+    assert pts == sorted(pts)
+    # Every part plays on its own after the init segment (that is what LL-HLS players fetch).
+    for part in segment.parts:
+        if part.independent:
+            frames, _, _, packets = decode(segment.init + part.data)
+            assert frames == packets > 0
+
+
+async def test_stop_is_prompt_and_releases_the_thread(
+    hass: HomeAssistant, stream_factory: Callable[[str], Stream], camera_simulator: CameraSimulator
+) -> None:
+    stream = stream_factory(camera_simulator.url("h264"))
+    output = stream.add_provider(HLS_PROVIDER)
+    await stream.start()
+    assert await output.buffer.wait_until(lambda: output.last_segment is not None, WAIT)
+
+    await stream.stop()
+
+    assert not [t for t in threading.enumerate() if t.name == "stream_worker" and t.is_alive()]
+    assert stream.access_token is None
+    assert not stream.outputs()
+
+
+async def test_camera_dropping_off_marks_unavailable_and_resumes_with_discontinuity(
+    stream_factory: Callable[[str], Stream], make_camera_simulator: Callable[..., CameraSimulator]
+) -> None:
+    camera = make_camera_simulator({"cam": CameraSpec(width=320, height=240, fps=15)})
+    stream = stream_factory(camera.url("cam"))
+    watcher = AvailabilityWatcher(stream)
+    output = stream.add_provider(HLS_PROVIDER)
+    await stream.start()
+    assert await output.buffer.wait_until(lambda: output.last_segment is not None, WAIT)
+    first_discontinuity = output.last_segment.discontinuity if output.last_segment else -1
+
+    camera.stop()
+    await watcher.wait_for(False, WAIT)
+    assert watcher.changes == [False]
+
+    camera.start()
+    await watcher.wait_for(True, WAIT + 5)
+    assert await output.buffer.wait_until(
+        lambda: (s := output.last_segment) is not None and s.discontinuity > first_discontinuity, WAIT
+    )
+    assert watcher.changes == [False, True]
+    sequences = output.sequences
+    assert sequences == sorted(sequences)
+
+
+async def test_bad_source_is_unavailable_with_redacted_error(
+    stream_factory: Callable[[str], Stream],
+    camera_simulator: CameraSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source = f"rtsp://admin:pa55word@127.0.0.1:{camera_simulator.port}/no_such_mount"
+    stream = stream_factory(source)
+    watcher = AvailabilityWatcher(stream)
+    stream.add_provider(HLS_PROVIDER)
+    await stream.start()
+
+    await watcher.wait_for(False, WAIT)
+
+    assert "Error from stream worker" in caplog.text
+    assert "pa55word" not in caplog.text
+    assert stream.get_diagnostics()["worker_error"] >= 1
+    assert "pa55word" not in str(stream.get_diagnostics())

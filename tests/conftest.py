@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
@@ -19,3 +21,11 @@ pytest_plugins = [
     "tests.plugins.browser",
     "tests.plugins.turn",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _load_our_integration(request: pytest.FixtureRequest) -> None:
+    """Every test with a Home Assistant instance loads custom_components/stream, before any other fixture sets up
+    an integration (otherwise Home Assistant silently loads its built-in stream)."""
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("enable_custom_integrations")

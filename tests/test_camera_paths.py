@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from homeassistant.components import media_source
-from homeassistant.components.camera import DATA_CAMERA_PREFS, DOMAIN as CAMERA_DOMAIN
+from homeassistant.components.camera.const import DATA_CAMERA_PREFS
+from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
@@ -18,8 +19,8 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_mock_service
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
-from custom_components.stream.core import Stream
 from custom_components.stream.const import DOMAIN
+from custom_components.stream.core import Stream
 from tests.simulator import CameraSimulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("enable_custom_integrations", "socket_enabled")]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import av
 import pytest
-from homeassistant.components.camera import DynamicStreamSettings
+from homeassistant.components.camera.prefs import DynamicStreamSettings
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
@@ -20,8 +20,8 @@ from tests.simulator import CameraSimulator, CameraSpec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("enable_custom_integrations", "socket_enabled")]
 
-WAIT = 15.0
-STANDARD_FPS = {"h264_aac": 30, "h264": 30, "h265": 15}  # the session simulator's mounts  # generous bound for media to show up on a loaded 2-core machine
+WAIT = 15.0  # generous bound for media to show up on a loaded 2-core machine
+STANDARD_FPS = {"h264_aac": 30, "h264": 30, "h265": 15}  # the session simulator's mounts
 
 
 @pytest.fixture
@@ -60,20 +60,26 @@ class AvailabilityWatcher:
                 await self._changed.wait()
 
 
-async def wait_for_complete_segment(stream: Stream) -> Segment:
+async def wait_for_complete_segment(stream: Stream, index: int = 0) -> Segment:
+    """The `index`-th complete segment of the run (0 is the one-part fast-start segment)."""
     output = stream.add_provider(HLS_PROVIDER)
-    assert await output.buffer.wait_until(lambda: any(s.complete for s in output.get_segments()), WAIT)
-    return next(s for s in output.get_segments() if s.complete)
+
+    def complete() -> list[Segment]:
+        return [segment for segment in output.get_segments() if segment.complete]
+
+    assert await output.buffer.wait_until(lambda: len(complete()) > index, WAIT)
+    return complete()[index]
 
 
 def decode(data: bytes) -> tuple[int, int, list[int], int]:
     """Video frames, audio frames, video pts and video packets of an fMP4 byte string, decoded by PyAV."""
     video_frames = audio_frames = 0
     video_pts: list[int] = []
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         video_packets = sum(1 for packet in container.demux(video=0) if packet.size)
-    with av.open(io.BytesIO(data)) as container:
-        for frame in container.decode(*container.streams):
+    with av.open(io.BytesIO(data), "r") as container:
+        frames: Iterable[object] = container.decode(*container.streams)
+        for frame in frames:
             if isinstance(frame, av.VideoFrame):
                 video_frames += 1
                 video_pts.append(frame.pts or 0)
@@ -97,13 +103,16 @@ async def test_parts_and_segments_decode(
     stream.add_provider(HLS_PROVIDER)
     await stream.start()
 
-    segment = await wait_for_complete_segment(stream)
+    fast_start = await wait_for_complete_segment(stream, 0)
+    assert len(fast_start.parts) == 1
+    assert fast_start.parts[0].independent
+    segment = await wait_for_complete_segment(stream, 1)
 
     assert segment.header.codecs.startswith(codec_prefix)
     assert ("mp4a.40.2" in segment.header.codecs) == has_audio
-    video_frames, audio_frames, pts, video_packets = decode(segment.init + segment.data())
+    video_frames, audio_frames, pts, video_packets = decode(segment.init + fast_start.data() + segment.data())
     assert video_frames == video_packets  # every remuxed frame decodes
-    assert video_frames / segment.duration == pytest.approx(STANDARD_FPS[mount], rel=0.25)
+    assert video_frames / (fast_start.duration + segment.duration) == pytest.approx(STANDARD_FPS[mount], rel=0.25)
     assert (audio_frames > 0) == has_audio
     assert pts == sorted(pts)
     # Every part plays on its own after the init segment (that is what LL-HLS players fetch).

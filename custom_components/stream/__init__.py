@@ -38,7 +38,7 @@ from .redact import redact_credentials
 from .settings import CONFIG_SCHEMA, DOMAIN_SCHEMA, StreamSettings, settings_from_config
 
 if TYPE_CHECKING:
-    from homeassistant.components.camera import DynamicStreamSettings
+    from homeassistant.components.camera.prefs import DynamicStreamSettings
 
 __all__ = [
     "ATTR_PREFER_TCP",
@@ -90,7 +90,7 @@ async def async_check_stream_client_error(
     hass: HomeAssistant, source: str, pyav_options: dict[str, str] | None = None
 ) -> None:
     """Open `source` once (off the event loop) and raise StreamOpenClientError if that fails."""
-    from .worker import open_source  # noqa: PLC0415 - PyAV loads lazily
+    from .worker import open_source
 
     def probe() -> None:
         try:
@@ -103,8 +103,8 @@ async def async_check_stream_client_error(
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration: settings, HLS views, the takeover of the built-in, shutdown."""
-    from .hls import async_register_hls_views  # noqa: PLC0415 - keeps the public API import light
-    from .takeover import take_over_builtin  # noqa: PLC0415
+    from .hls import async_register_hls_views
+    from .takeover import take_over_builtin
 
     conf: dict[str, Any] = config.get(DOMAIN) or {}
     hass.data[DOMAIN] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -34,7 +35,7 @@ from .snapshot import KeyframeConverter
 from .worker import WorkerRun, WorkerStats, run_worker
 
 if TYPE_CHECKING:
-    from homeassistant.components.camera import DynamicStreamSettings
+    from homeassistant.components.camera.prefs import DynamicStreamSettings
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -230,7 +231,7 @@ class Stream:
                 run_worker(run)
             except StreamWorkerError as err:
                 error = str(err)
-            except Exception as err:  # noqa: BLE001 - a worker bug must not end the stream for good
+            except Exception as err:
                 self._logger.exception("Unexpected error in stream worker")
                 error = f"Unexpected error: {err}"
             self._call_soon(self._buffer.end_segment)
@@ -276,16 +277,14 @@ class Stream:
         return sink
 
     def _call_soon(self, func: Callable[..., None], *args: Any) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the event loop is closed: Home Assistant is gone
             self.hass.loop.call_soon_threadsafe(func, *args)
-        except RuntimeError:
-            pass  # the event loop is closed: Home Assistant is gone
 
     # -- recorder and snapshots ---------------------------------------------------------------------------------
 
     async def async_record(self, video_path: str, duration: int = 30, lookback: int = 5) -> None:
         """Record `duration` seconds (plus up to `lookback` seconds already buffered) to `video_path` as MP4."""
-        from .recorder import async_record_stream  # noqa: PLC0415 - loads PyAV's muxer only when recording
+        from .recorder import async_record_stream
 
         await async_record_stream(self, video_path, duration, lookback)
 

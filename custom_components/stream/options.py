@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 import voluptuous as vol
-
 from homeassistant.exceptions import HomeAssistantError
 
 from .const import (

@@ -11,7 +11,7 @@ from .media import MediaBuffer, Segment
 from .settings import StreamSettings
 
 if TYPE_CHECKING:
-    from homeassistant.components.camera import DynamicStreamSettings
+    from homeassistant.components.camera.prefs import DynamicStreamSettings
 
 
 class IdleTimer:

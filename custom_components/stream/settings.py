@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
-
 from homeassistant.helpers import config_validation as cv
 
 from .const import (

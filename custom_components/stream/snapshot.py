@@ -130,7 +130,7 @@ class KeyframeConverter:
         """The decoded keyframe: decoded once per generation, whatever the outcome."""
         if self._decoded is not None and self._decoded[0] == keyframe.generation:
             return self._decoded[1]
-        import av  # noqa: PLC0415 - loads FFmpeg only once a snapshot is asked for
+        import av
 
         self.decode_count += 1
         frame: VideoFrame | None
@@ -146,7 +146,7 @@ class KeyframeConverter:
 
     def _encoder(self) -> Any:
         if self._jpeg_encoder is None:
-            from homeassistant.components.camera.img_util import TurboJPEGSingleton  # noqa: PLC0415
+            from homeassistant.components.camera.img_util import TurboJPEGSingleton
 
             self._jpeg_encoder = TurboJPEGSingleton.instance()
         if not self._jpeg_encoder:

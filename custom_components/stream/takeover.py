@@ -23,7 +23,7 @@ REPLACED_NAMES = ("create_stream", "Stream")
 
 def take_over_builtin(ours: dict[str, Any]) -> Callable[[], None]:
     """Replace the built-in's `create_stream`/`Stream` everywhere; returns the function that undoes it."""
-    import homeassistant.components.stream as builtin  # noqa: PLC0415 - loaded only when we take over
+    import homeassistant.components.stream as builtin
 
     originals = {name: getattr(builtin, name) for name in REPLACED_NAMES}
     replaced: list[tuple[ModuleType, str, Any]] = []

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .const import AUDIO_CODECS, PACKETS_TO_WAIT_FOR_AUDIO, SOURCE_TIMEOUT
 from .exceptions import StreamClientError, StreamEndedError, StreamWorkerError
@@ -21,6 +21,7 @@ from .timestamps import TimestampValidator, Verdict
 
 if TYPE_CHECKING:
     import av
+    from av.audio.codeccontext import AudioCodecContext
     from av.container import InputContainer
     from av.packet import Packet
     from av.stream import Stream as AvStream
@@ -94,10 +95,12 @@ def run_worker(run: WorkerRun) -> None:
         container.close()
 
 
-def _timescale(time_base: Fraction | None) -> tuple[int, Callable[[int], int]]:
+def _timescale(time_base: object) -> tuple[int, Callable[[int], int]]:
     """The track timescale for a stream time base, and the conversion of its timestamps into it."""
-    if time_base is None:
+    numerator, denominator = getattr(time_base, "numerator", 0), getattr(time_base, "denominator", 0)
+    if not numerator or not denominator:
         raise StreamWorkerError("Stream has no time base")
+    time_base = Fraction(numerator, denominator)
     if time_base.numerator == 1:
         return time_base.denominator, lambda ts: ts
     return 90000, lambda ts: round(ts * time_base * 90000)
@@ -149,7 +152,7 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
             raise StreamWorkerError(f"Cannot remux video: {err}") from None
         audio_track = None
         if audio is not None and (audio.codec_context.extradata or first_audio is not None):
-            actx = audio.codec_context
+            actx = cast("AudioCodecContext", audio.codec_context)
             try:
                 audio_track = make_audio_track(
                     actx.name, audio_scale, actx.sample_rate, actx.layout.nb_channels, actx.extradata, first_audio
@@ -161,14 +164,15 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
         return new_writer, _segmenter_for(new_writer, run, settings, video_scale, audio_scale, stats)
 
     def feed(is_video: bool, dts: int, pts: int, keyframe: bool, data: bytes) -> None:
-        assert writer is not None and segmenter is not None
+        assert writer is not None
+        assert segmenter is not None
         if is_video:
             segmenter.add_video(dts, pts, keyframe, writer.video_sample_data(data))
         elif writer.has_audio:
             segmenter.add_audio(dts, writer.audio_sample_data(data))
 
     started = False
-    streams = [video] if audio is None else [video, audio]
+    streams: list[AvStream] = [video] if audio is None else [video, audio]
     for packet in _packets(container, streams):
         if run.quit.is_set():
             break
@@ -245,7 +249,7 @@ def _segmenter_for(
     )
 
 
-def _packets(container: InputContainer, streams: list[AvStream]) -> Iterator[Packet]:
+def _packets(container: InputContainer, streams: list[AvStream]) -> Iterator[Packet]:  # type: ignore[type-arg]
     """Demuxed packets, with FFmpeg errors turned into StreamWorkerError; flush packets skipped."""
     import av
 
@@ -260,5 +264,3 @@ def _packets(container: InputContainer, streams: list[AvStream]) -> Iterator[Pac
         if packet.size == 0:
             continue
         yield packet
-
-

@@ -4,7 +4,6 @@ against what ffmpeg's encoders write and ffprobe reports."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import av

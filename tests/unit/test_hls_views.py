@@ -50,7 +50,7 @@ class ObservedBuffer(MediaBuffer):
         super().__init__(max_segments=5)
         self.waiting = asyncio.Event()
 
-    async def wait_for_change(self, timeout: float | None) -> bool:  # noqa: ASYNC109 - the overridden signature
+    async def wait_for_change(self, timeout: float | None) -> bool:
         self.waiting.set()
         return await super().wait_for_change(timeout)
 

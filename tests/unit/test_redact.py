@@ -12,7 +12,10 @@ from custom_components.stream.redact import redact_credentials, redact_text
     [
         ("rtsp://user:pa55@127.0.0.1:8554/cam", "rtsp://****:****@127.0.0.1:8554/cam"),
         ("rtsp://user@127.0.0.1/cam", "rtsp://****@127.0.0.1/cam"),
-        ("http://cam.local/video?user=admin&password=pa55&res=hd", "http://cam.local/video?user=****&password=****&res=hd"),
+        (
+            "http://cam.local/video?user=admin&password=pa55&res=hd",
+            "http://cam.local/video?user=****&password=****&res=hd",
+        ),
         ("rtsp://127.0.0.1:8554/cam", "rtsp://127.0.0.1:8554/cam"),
         ("/media/clip.mp4", "/media/clip.mp4"),
     ],

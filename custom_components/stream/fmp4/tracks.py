@@ -49,7 +49,7 @@ class AudioTrack:
         return aac_codec_string(self.config) if self.codec == "aac" else MP3_CODEC_STRING
 
 
-def make_video_track(  # noqa: PLR0917  (the worker passes the stream fields in order)
+def make_video_track(
     codec: str, timescale: int, width: int, height: int, extradata: bytes | None, first_keyframe: bytes | None
 ) -> VideoTrack:
     """Describe a video stream. The parameter sets come from `extradata` or else the in-band NAL units of
@@ -74,7 +74,7 @@ def make_video_track(  # noqa: PLR0917  (the worker passes the stream fields in 
     return VideoTrack(name, timescale, width, height, sets, config, packet_nal_length_size(name, extradata))
 
 
-def make_audio_track(  # noqa: PLR0917
+def make_audio_track(
     codec: str, timescale: int, sample_rate: int, channels: int, extradata: bytes | None, first_packet: bytes | None
 ) -> AudioTrack:
     """Describe an audio stream. AAC needs an AudioSpecificConfig: the extradata, or one built from the ADTS

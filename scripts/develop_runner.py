@@ -23,7 +23,7 @@ def main() -> int:
     )
     camera.start()
     print(f"Camera simulator: {camera.url('demo')}", flush=True)
-    hass = subprocess.Popen(  # noqa: S603 - fixed arguments
+    hass = subprocess.Popen(
         [sys.executable, "-m", "homeassistant", "--config", str(PROJECT_DIR / "config"), "--skip-pip"]
     )
     print(

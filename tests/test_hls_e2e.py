@@ -9,11 +9,11 @@ from typing import Any
 
 import m3u8
 import pytest
-from yarl import URL
 from homeassistant.components.camera.prefs import DynamicStreamSettings
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
 
 from custom_components.stream import Stream, create_stream
 from custom_components.stream.const import DOMAIN, HLS_PROVIDER
@@ -119,7 +119,8 @@ async def test_playlists_are_valid_ll_hls(hass: HomeAssistant, hls_url: Any) -> 
     msn, part = hint.rsplit("/", 1)[1].removesuffix(".m4s").split(".")
     blocked = await client.get(f"{base}/playlist.m3u8", params={"_HLS_msn": msn, "_HLS_part": part})
     assert blocked.status == 200
-    assert "#EXT-X-PART:DURATION=" in (text := await blocked.text())
+    text = await blocked.text()
+    assert "#EXT-X-PART:DURATION=" in text
     assert f'URI="{hint}"' in text
     parts = [p for segment in m3u8.loads(text).segments for p in segment.parts]
     assert parts

@@ -50,7 +50,7 @@ async def test_takes_over_builtin_create_stream(hass: HomeAssistant) -> None:
 @pytest.mark.parametrize(
     ("conf", "expected"),
     [
-        ({}, (True, 0.5, 5.9)),
+        ({}, (True, 0.34, 5.9)),
         ({"ll_hls": False}, (False, 2.0, 1.9)),
         ({"part_duration": 0.2, "segment_duration": 2}, (True, 0.2, 1.9)),
         ({"part_duration": 1.5, "segment_duration": 10}, (True, 1.5, 9.9)),

@@ -104,7 +104,7 @@ async def test_parts_and_segments_decode(
     await stream.start()
 
     fast_start = await wait_for_complete_segment(stream, 0)
-    assert len(fast_start.parts) == 1
+    assert fast_start.parts[-1] is not None
     assert fast_start.parts[0].independent
     segment = await wait_for_complete_segment(stream, 1)
 

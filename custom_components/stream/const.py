@@ -58,7 +58,8 @@ CONF_VERIFY_SSL: Final = "verify_ssl"
 # Our defaults and bounds (the ranges are the built-in's; the part default is ours, chosen by measurement).
 DEFAULT_LL_HLS: Final = True
 DEFAULT_SEGMENT_DURATION: Final = 6.0
-DEFAULT_PART_DURATION: Final = 0.5
+# A third of a second, rounded up so that ten frames at 30 fps (eight at 25) fill a part exactly.
+DEFAULT_PART_DURATION: Final = 0.34
 MIN_PART_DURATION: Final = 0.2
 MAX_PART_DURATION: Final = 1.5
 MIN_SEGMENT_DURATION: Final = 2.0

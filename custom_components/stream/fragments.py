@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil, floor
 
-from .fmp4.boxes import children, find_child
+from .fmp4.boxes import box, children, find_child, full_box
 from .fmp4.moof import build_fragment
 from .fmp4.tracks import AUDIO_TRACK_ID, VIDEO_TRACK_ID
 from .media import Sample
@@ -223,3 +223,17 @@ def trim_fragment(
     if len(video) == len(fragment.video) and len(audio) == len(fragment.audio):
         return fragment
     return Fragment(fragment.sequence, video, audio)
+
+
+# -- random access index ----------------------------------------------------------------------------------------
+
+_TFRA_ENTRY = struct.Struct(">QQBBB")  # time, moof offset, traf / trun / sample number (1 byte each)
+MAX_INDEXED_SAMPLE = 255  # the largest sample number a 1-byte field holds
+
+
+def build_mfra(track_id: int, entries: list[tuple[int, int, int]]) -> bytes:
+    """A movie fragment random access box (mfra) listing the sync samples of one track as (presentation time,
+    moof offset in the file, 1-based sample number in its trun), for players that seek with it."""
+    body = b"".join(_TFRA_ENTRY.pack(time, offset, 1, 1, sample) for time, offset, sample in entries)
+    tfra = full_box(b"tfra", 1, 0, struct.pack(">III", track_id, 0, len(entries)), body)
+    return box(b"mfra", tfra, full_box(b"mfro", 0, 0, struct.pack(">I", 8 + len(tfra) + 16)))

@@ -1,9 +1,9 @@
 """`Stream.async_record`: saves what a stream shows to an MP4 file, starting up to `lookback` seconds back.
 
-The recording takes the buffered parts that cover the lookback (back to a part that starts on a keyframe, so the
-file does), then listens to the stream's buffer and takes every new part until `duration` seconds of media arrived
-after the call. Parts are written as they come, in the executor, to a temporary file that is renamed into place at
-the end (see `RecordingFile`); the recorder provider keeps the stream running meanwhile.
+The recording hands the buffered parts to the file, which starts at the keyframe at or before `lookback` seconds
+before the call, then listens to the stream's buffer and hands over every new part until the file reaches
+`duration` seconds after the call (see `RecordingFile`). Parts are written as they come, in the executor; the
+recorder provider keeps the stream running meanwhile.
 
 Worker restarts: the stream's timeline runs on across restarts, so the fragments' decode times keep increasing and
 the recording simply carries on. When a restart changes the stream's format (a different init segment: resolution,
@@ -13,7 +13,6 @@ configuration midway, and ending keeps every player able to play the file.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,8 +28,6 @@ from .recording_file import RecordingFile
 if TYPE_CHECKING:
     from .core import Stream
     from .outputs import StreamOutput
-
-_LOGGER = logging.getLogger(__name__)
 
 # Seconds without new media after which a recording ends with what it has (a worker restart takes far less).
 RECORDER_STALL_TIMEOUT = 20
@@ -110,11 +107,7 @@ class _Recording:
         self._init, buffered = buffered_parts(buffer.segments)
         # Subscribing right after reading the buffer, with no await between, loses and repeats no part.
         remove_listener = buffer.add_listener(self._on_part)
-        try:
-            file = await hass.async_add_executor_job(RecordingFile, self._video_path, self._orientation, self._duration)
-        except OSError as err:
-            remove_listener()
-            raise HomeAssistantError(f"Can't write {self._video_path}: {err}") from err
+        file = RecordingFile(self._video_path, self._orientation, self._duration)
         try:
             if self._init is not None:
                 await hass.async_add_executor_job(
@@ -122,6 +115,7 @@ class _Recording:
                 )
             await self._collect(file)
         except BaseException as err:
+            # Also when cancelled: the file waits for a write still running in the executor, then goes.
             await hass.async_add_executor_job(file.discard)
             if isinstance(err, OSError):
                 raise HomeAssistantError(f"Can't write {self._video_path}: {err}") from err
@@ -168,7 +162,7 @@ class _Recording:
         path = self._video_path
         if not file.fragments_written:
             await hass.async_add_executor_job(file.discard)
-            _LOGGER.warning("Recording to %s captured nothing: %s", path, self._end_reason or "no media")
+            self._stream._logger.warning("Recording to %s captured nothing: %s", path, self._end_reason or "no media")
             return
         try:
             await hass.async_add_executor_job(file.finish)
@@ -176,12 +170,8 @@ class _Recording:
             await hass.async_add_executor_job(file.discard)
             raise HomeAssistantError(f"Can't write {path}: {err}") from err
         if self._end_reason:
-            _LOGGER.warning(
-                "Recording to %s ended after %.1f of %s seconds: %s",
-                path,
-                file.seconds,
-                self._duration,
-                self._end_reason,
+            self._stream._logger.warning(
+                "Recording to %s ended early, with %.1f seconds of video: %s", path, file.seconds, self._end_reason
             )
         else:
-            _LOGGER.debug("Recorded %.1f seconds to %s", file.seconds, path)
+            self._stream._logger.debug("Recorded %.1f seconds to %s", file.seconds, path)

@@ -8,6 +8,7 @@ discontinuities, so the tfdt of every fragment follows on from the one before.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,7 @@ class Segmenter:
         part_target: float,
         min_segment_duration: float,
         sink: PartSink,
+        first_segment_duration: float | None = None,
         width: int = 0,
         height: int = 0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -72,6 +74,12 @@ class Segmenter:
         self._audio_timescale = audio_timescale
         self._part_target_ticks = round(part_target * video_timescale)
         self._min_segment_ticks = round(min_segment_duration * video_timescale)
+        # The first segment of a run ends at the first keyframe this far in: players (hls.js) start only from a
+        # complete segment, so a short first segment is the fast start. It must still reach past the player's
+        # hold-back, or hls.js computes a start before the first segment and re-fetches it in a loop.
+        first = min_segment_duration if first_segment_duration is None else first_segment_duration
+        self._first_segment_ticks = round(min(first, min_segment_duration) * video_timescale)
+        self._segment_min_ticks = self._first_segment_ticks
         self._sink = sink
         self._clock = clock
         self._size = (width, height)
@@ -86,13 +94,13 @@ class Segmenter:
 
         self._header: SegmentHeader | None = None
         self._segment_start = 0  # dts of the keyframe that started the current group of segments
-        self._short_first_segment = False
         self._pending_video: Sample | None = None
         self._pending_audio: Sample | None = None
         self._part_video: list[Sample] = []
         self._part_audio: list[Sample] = []
         self._part_ticks = 0
         self._last_video_duration = max(1, video_timescale // 30)
+        self._recent_durations: deque[int] = deque(maxlen=8)
         self._last_audio_duration = 1024
 
     @property
@@ -111,19 +119,22 @@ class Segmenter:
         if pending is not None:
             pending.duration = out_dts - pending.dts
             self._last_video_duration = pending.duration
+            self._recent_durations.append(pending.duration)
             if self._part_video and self._part_ticks + pending.duration > self._part_target_ticks:
                 # Jitter made this frame longer than the estimate the last cut relied on.
-                self._cut_part(pending.dts)
+                self._close_part(last_in_segment=False)
             self._part_video.append(pending)
             self._part_ticks += pending.duration
-            if keyframe and out_dts - self._segment_start >= self._min_segment_ticks:
-                self._short_first_segment = False
+            if keyframe and out_dts - self._segment_start >= self._segment_min_ticks:
+                self._segment_min_ticks = self._min_segment_ticks
                 self._close_part(last_in_segment=True)
                 self._segment_start = out_dts
                 self._open_segment(out_dts)
-            elif self._part_ticks + pending.duration > self._part_target_ticks:
-                # The next frame (estimated as long as this one) would not fit: close now, a frame earlier.
-                self._cut_part(out_dts)
+            elif self._part_ticks + min(self._recent_durations) > self._part_target_ticks:
+                # The next frame would not fit: close now, a frame earlier. The estimate is the shortest recent
+                # frame: a late or bunched frame (common right after connecting) must not cut parts short, which
+                # would also push every later part boundary off the keyframes.
+                self._close_part(last_in_segment=False)
         self._pending_video = Sample(out_dts, pts + self._video_offset, 0, keyframe, data)
 
     def add_audio(self, dts: int, data: bytes) -> None:
@@ -174,19 +185,8 @@ class Segmenter:
         self._timeline.discontinuity += 1
         self._init = self._writer.init_segment()
         self._segment_start = first_dts + self._video_offset
-        self._short_first_segment = True
+        self._segment_min_ticks = self._first_segment_ticks
         self._open_segment(self._segment_start)
-
-    def _cut_part(self, next_dts: int) -> None:
-        """End the open part. The first part of a run also ends its segment: players (hls.js) start only from a
-        complete segment, so this makes the stream playable one part after the first keyframe instead of one
-        segment. The next segment then starts mid-GOP; its first part is not INDEPENDENT and the playlist says so."""
-        if self._short_first_segment:
-            self._short_first_segment = False
-            self._close_part(last_in_segment=True)
-            self._open_segment(next_dts)
-        else:
-            self._close_part(last_in_segment=False)
 
     def _open_segment(self, start_dts: int) -> None:
         assert self._init is not None

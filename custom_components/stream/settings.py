@@ -26,7 +26,7 @@ from .const import (
 
 # PART-HOLD-BACK as a multiple of the part target: the spec requires >= 2 and recommends 3. Chosen by
 # bench/latency.py: the lowest factor at which hls.js showed no stalls across cold starts.
-PART_HOLD_BACK_FACTOR = 3.0
+PART_HOLD_BACK_FACTOR = 2.0
 
 
 def _in_range(key: str, low: float, high: float) -> vol.All:

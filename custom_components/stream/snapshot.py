@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-# How long a caller waits for the next keyframe (or the first one) before taking what there is.
-NEXT_KEYFRAME_TIMEOUT = 10.0
+# How long a caller waits for the next keyframe (or the first one) before taking what there is: under the camera
+# integration's own 10 s limit, so a stalled stream still yields its latest image rather than a timeout.
+NEXT_KEYFRAME_TIMEOUT = 8.0
 
 type _ImageKey = tuple[int, int | None, int | None, int]  # generation, width, height, orientation
 

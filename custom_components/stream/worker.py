@@ -171,6 +171,12 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
         elif writer.has_audio:
             segmenter.add_audio(dts, writer.audio_sample_data(data))
 
+    # MPEG-TS packs several AAC frames into one PES packet and FFmpeg leaves all but the first without a dts when
+    # probing was short: such frames follow on from the previous one (1024 samples each).
+    audio_rate = audio.codec_context.sample_rate if audio is not None else 0  # type: ignore[attr-defined]
+    audio_frame_ticks = round(1024 * audio_scale / audio_rate) if audio_rate and audio_scale else 0
+    last_audio_dts: int | None = None
+
     started = False
     streams: list[AvStream] = [video] if audio is None else [video, audio]
     for packet in _packets(container, streams):
@@ -183,6 +189,10 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
         keyframe = bool(packet.is_keyframe) if is_video else True
         if raw_dts is None and is_video and keyframe and segmenter is None:
             raw_dts = packet.pts if packet.pts is not None else 0  # a first keyframe without dts still starts
+        elif raw_dts is None and not is_video and last_audio_dts is not None and audio_frame_ticks:
+            raw_dts = last_audio_dts + audio_frame_ticks
+        if not is_video and raw_dts is not None:
+            last_audio_dts = raw_dts
         verdict = check.check(raw_dts)
         if verdict is Verdict.DROP:
             continue
@@ -243,6 +253,7 @@ def _segmenter_for(
         audio_timescale=audio_scale if writer.has_audio else None,
         part_target=settings.part_target_duration,
         min_segment_duration=settings.min_segment_duration,
+        first_segment_duration=settings.part_hold_back if settings.ll_hls else None,
         sink=run.sink,
         width=stats.width,
         height=stats.height,

@@ -71,7 +71,7 @@ def test_fast_start_single_part() -> None:
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-DISCONTINUITY-SEQUENCE:0",
         "#EXT-X-PART-INF:PART-TARGET=0.500",
-        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=36.000,PART-HOLD-BACK=1.500",
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=36.000,PART-HOLD-BACK=1.000",
         '#EXT-X-MAP:URI="init.mp4?d=0"',
         "#EXT-X-PROGRAM-DATE-TIME:2026-10-04T12:00:00.250Z",
         '#EXT-X-PART:DURATION=0.50000,URI="./segment/0.0.m4s",INDEPENDENT=YES',
@@ -95,7 +95,7 @@ def test_segments_with_parts() -> None:
     assert playlist.media_sequence == 1
     assert playlist.is_independent_segments
     assert playlist.part_inf.part_target == 0.5
-    assert playlist.server_control.part_hold_back == 1.5
+    assert playlist.server_control.part_hold_back == 1.0  # 2 x part target
     assert playlist.server_control.can_skip_until == 36
     complete = [s for s in playlist.segments if s.uri]
     assert [s.uri for s in complete] == ["./segment/1.m4s", "./segment/2.m4s", "./segment/3.m4s"]

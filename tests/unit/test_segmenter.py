@@ -34,7 +34,10 @@ Emitted = list[tuple[SegmentHeader, Part, bool]]
 
 
 def make_segmenter(
-    part_target: float = 0.5, min_segment: float = 1.9, timeline: StreamTimeline | None = None
+    part_target: float = 0.5,
+    min_segment: float = 1.9,
+    timeline: StreamTimeline | None = None,
+    first_segment: float | None = None,
 ) -> tuple[Segmenter, RecordingWriter, Emitted]:
     writer = RecordingWriter()
     emitted: Emitted = []
@@ -47,6 +50,7 @@ def make_segmenter(
         part_target=part_target,
         min_segment_duration=min_segment,
         sink=lambda header, part, last: emitted.append((header, part, last)),
+        first_segment_duration=first_segment,
         clock=lambda: start,
     )
     return segmenter, writer, emitted
@@ -83,14 +87,13 @@ def test_segments_start_on_keyframes_after_min_duration() -> None:
     feed_video(segmenter, 30 * 4 + 1)  # keyframes every second: segments of 2 s
 
     last_flags = [(header.sequence, last) for header, _, last in emitted]
-    # The first segment of a run is its first part (fast start); later segments are cut at keyframes.
-    assert last_flags == [(0, True), (1, False), (1, False), (1, True), (2, False), (2, False), (2, False), (2, True)]
+    assert last_flags == [(0, False), (0, False), (0, False), (0, True), (1, False), (1, False), (1, False), (1, True)]
     first_samples = [video[0] for _, video, _ in writer.fragments]
-    assert [first_samples[i].keyframe for i in (0, 1, 4)] == [True, False, True]
+    assert [sample.keyframe for sample in first_samples[::4]] == [True, True]
     segment_durations: dict[int, float] = {}
     for header, part, _ in emitted:
         segment_durations[header.sequence] = segment_durations.get(header.sequence, 0) + part.duration
-    assert segment_durations == pytest.approx({0: 0.5, 1: 1.5, 2: 2.0})
+    assert segment_durations == pytest.approx({0: 2.0, 1: 2.0})
 
 
 def test_part_duration_matches_sample_timestamps() -> None:
@@ -146,8 +149,7 @@ def test_program_date_time_follows_media_time() -> None:
     segmenter, _, emitted = make_segmenter(part_target=0.5, min_segment=1.9)
     feed_video(segmenter, 30 * 4 + 1)
     headers = {header.sequence: header for header, _, _ in emitted}
-    assert headers[1].program_date_time - headers[0].program_date_time == timedelta(seconds=0.5)
-    assert headers[2].program_date_time - headers[0].program_date_time == timedelta(seconds=2)
+    assert headers[1].program_date_time - headers[0].program_date_time == timedelta(seconds=2)
 
 
 def test_flush_closes_the_open_part_as_last_of_segment() -> None:
@@ -158,14 +160,17 @@ def test_flush_closes_the_open_part_as_last_of_segment() -> None:
     assert sum(part.duration for _, part, _ in emitted) == pytest.approx(20 / 30)
 
 
-def test_first_segment_of_each_run_is_one_independent_part() -> None:
+def test_first_segment_of_each_run_ends_at_first_keyframe_past_its_duration() -> None:
     timeline = StreamTimeline()
     for _ in range(2):  # a worker restart gets a fast start too
-        segmenter, _, emitted = make_segmenter(part_target=0.5, min_segment=5.9, timeline=timeline)
-        feed_video(segmenter, 20)
-        header, part, last = emitted[0]
-        assert (last, part.independent) == (True, True)
-        assert part.duration == pytest.approx(0.5)
+        segmenter, _, emitted = make_segmenter(part_target=0.5, min_segment=5.9, timeline=timeline, first_segment=0.7)
+        feed_video(segmenter, 30 * 3 + 1, gop=30)
         segmenter.flush()
-        assert emitted[-1][0].sequence == header.sequence + 1
-        assert not emitted[-1][1].independent
+        durations: dict[int, float] = {}
+        for header, part, _ in emitted:
+            durations[header.sequence] = durations.get(header.sequence, 0) + part.duration
+        first = emitted[0][0].sequence
+        assert durations[first] == pytest.approx(1.0)  # keyframes every second: the first one past 0.7 s
+        assert durations[first + 1] == pytest.approx(2.0 + 1 / 30)  # then min_segment rules (flushed early here)
+        second = [part for header, part, _ in emitted if header.sequence == first + 1]
+        assert second[0].independent

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure the integration against Home Assistant's built-in `stream` (not tests)."""

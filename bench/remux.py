@@ -1,0 +1,783 @@
+"""Remux benchmark: our worker against Home Assistant's built-in `stream` worker, same input, same process.
+
+For every codec (H.264, H.265) and part target, both workers remux the same cached MPEG-TS file (1920x1080 30 fps,
+~4 Mbit/s, GOP 2 s, AAC audio; Annex-B + ADTS like a network camera) inside one real Home Assistant instance, with
+the same LL-HLS settings, interleaved (ours first on even repetitions, built-in first on odd ones), after one unmeasured
+warm-up per implementation. By default the file is demuxed as fast as possible, so one run lasts from `Stream.start()`
+until the stream reports itself unavailable through its update callback (the worker hit end of stream); then the
+stream is stopped. With --live, ffmpeg serves the file in real time over loopback TCP instead, which adds the
+per-packet wake-ups a camera causes. Reported, medians over `--repeat` runs:
+
+- CPU s per media s: process CPU time (every thread: the worker and the event loop work each design causes) divided by
+  the input duration. Target: ours <= 0.6x the built-in's.
+- steady CPU s per media s: the same from the first part on (opening and probing excluded), per media second of the
+  parts delivered after the first.
+- wall s: elapsed time of the run (noisy on a shared machine; informational).
+- peak Py MiB: tracemalloc peak of the Python allocations made during one run. Measured in a fresh subprocess per
+  implementation, always reading the file at full speed (tracemalloc slows Python, so never during the CPU runs).
+  FFmpeg's own buffers are not Python allocations, and the built-in muxes inside libavformat, so this undercounts the
+  built-in more than ours.
+- peak RSS +MiB: growth of the resident set over one untraced run in that same subprocess (peak reset through
+  /proc/self/clear_refs after a warm-up run); includes FFmpeg's allocations.
+- parts and part s total: parts delivered to the event loop and the sum of their durations (sanity: ours should cover
+  the whole input; the built-in drops its last, unflushed part at end of stream).
+
+A verdict is INVALID (and the exit status 1, as for FAIL) when a worker produced no parts, never reached the end, or
+logged anything but the expected end-of-stream error; the warnings list what it logged, tracebacks included.
+
+Run (inputs are generated once with the ffmpeg CLI and cached in bench/.cache/; the report is also written to
+bench/results/remux-<date>[-quick][-live][-packed].md):
+
+    scripts/sandbox --private-net python bench/remux.py            # 60 s input, 3 repeats, h264+hevc, parts 1.0,0.5
+    scripts/sandbox --private-net python bench/remux.py --quick    # 10 s input, 1 repeat: smoke run
+    scripts/sandbox --private-net python bench/remux.py --codec h264 --part 1.0 --repeat 9 --no-memory
+    scripts/sandbox --private-net python bench/remux.py --live --part 1.0 --no-memory   # real time: ~1 min per run
+    scripts/sandbox --private-net python bench/remux.py --quick --audio-pes packed      # FFmpeg's default PES packing
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import gc
+import json
+import logging
+import os
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+if str(PROJECT_DIR) not in sys.path:
+    # Run as a script: our `custom_components` must win over the empty one pytest-homeassistant ships.
+    sys.path.insert(0, str(PROJECT_DIR))
+
+# The built-in's classes are bound here, at import, before our integration's takeover points the built-in module's
+# `Stream` name at ours.
+from homeassistant import const as ha_const  # noqa: E402
+from homeassistant import loader  # noqa: E402
+from homeassistant.components.camera.prefs import DynamicStreamSettings  # noqa: E402
+from homeassistant.components.http import config as http_config  # noqa: E402
+from homeassistant.components.stream import Stream as BuiltinStream  # noqa: E402
+from homeassistant.components.stream import core as builtin_core  # noqa: E402
+from homeassistant.core import HomeAssistant  # noqa: E402
+from homeassistant.setup import async_setup_component  # noqa: E402
+from pytest_homeassistant_custom_component.common import async_test_home_assistant  # noqa: E402
+
+from custom_components.stream.core import Stream as OurStream  # noqa: E402
+from custom_components.stream.media import Part as OurPart  # noqa: E402
+from custom_components.stream.media import Segment as OurSegment  # noqa: E402
+from custom_components.stream.settings import settings_from_config  # noqa: E402
+
+CACHE_DIR = PROJECT_DIR / "bench" / ".cache"
+RESULTS_DIR = PROJECT_DIR / "bench" / "results"
+
+CPU_TARGET_RATIO = 0.6
+SEGMENT_DURATION = 6.0  # both integrations' default
+OUTPUT_TIMEOUT = 3600  # idle/startup timeout of the HLS output: never let it end a run
+WARMUP_PARTS = 4  # a warm-up run stops after this many parts (imports and first-use setup done)
+MEMORY_MARKER = "MEMORY-PROBE "
+IMPLEMENTATIONS = ("ours", "built-in")
+CODECS = ("h264", "hevc")
+EXPECTED_END = "Stream ended"  # both workers log this error when the file ends
+
+_LOGGER = logging.getLogger("bench.remux")
+
+
+# -- inputs ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """One generated test input; the cache file name encodes every parameter."""
+
+    codec: str
+    duration: int
+    width: int = 1920
+    height: int = 1080
+    fps: int = 30
+    gop_seconds: int = 2
+    video_mbit: int = 4
+    # "frame": one ADTS frame per PES, so every audio frame carries its own timestamp (as every RTP packet does).
+    # "packed": FFmpeg's default, several ADTS frames per PES; only the first has a timestamp and the demuxer fills
+    # in the others only once it has probed the audio parameters.
+    audio_pes: str = "frame"
+
+    @property
+    def path(self) -> Path:
+        return CACHE_DIR / (
+            f"{self.codec}-{self.width}x{self.height}p{self.fps}-{self.video_mbit}M-gop{self.gop_seconds}s"
+            f"-aac-pes{self.audio_pes}-{self.duration}s.ts"
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.codec} {self.width}x{self.height} {self.fps} fps, {self.video_mbit} Mbit/s, "
+            f"GOP {self.gop_seconds} s, AAC mono 48 kHz ({self.audio_pes} per PES), {self.duration} s, MPEG-TS"
+        )
+
+
+def ensure_input(spec: InputSpec) -> Path:
+    """Generate `spec` with the ffmpeg CLI unless it is cached."""
+    if spec.path.exists():
+        return spec.path
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    gop = spec.fps * spec.gop_seconds
+    if spec.codec == "h264":
+        video = ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-sc_threshold", "0"]
+    else:
+        # Closed GOPs (IDR) with in-band parameter sets, like cameras; libx265 ignores -sc_threshold.
+        params = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:repeat-headers=1:log-level=error"
+        video = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", params]
+    rate = f"{spec.video_mbit}M"
+    tmp = spec.path.with_suffix(".tmp.ts")
+    command = [
+        *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"),
+        *("-f", "lavfi", "-i", f"testsrc2=size={spec.width}x{spec.height}:rate={spec.fps}"),
+        *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"),
+        *("-t", str(spec.duration), "-map", "0:v", "-map", "1:a"),
+        *video,
+        *("-pix_fmt", "yuv420p", "-g", str(gop), "-keyint_min", str(gop)),
+        *("-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.video_mbit}M"),
+        *("-c:a", "aac", "-b:a", "64k", "-ac", "1"),
+        *(("-pes_payload_size", "0") if spec.audio_pes == "frame" else ()),
+        *("-f", "mpegts", str(tmp)),
+    ]
+    print(f"Generating {spec.path.name} (once; cached) ...", flush=True)
+    started = time.monotonic()
+    subprocess.run(command, check=True)
+    tmp.replace(spec.path)  # atomic: an interrupted generation leaves no half file in the cache
+    print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+    return spec.path
+
+
+# -- Home Assistant and the two implementations ------------------------------------------------------------------------
+
+
+class BenchStream(Protocol):
+    """What the bench uses of a stream; both `Stream` classes have it."""
+
+    @property
+    def available(self) -> bool: ...
+
+    def set_update_callback(self, update_callback: Callable[[], None]) -> None: ...
+
+    async def start(self) -> None: ...
+
+
+@dataclass(slots=True)
+class PartCounter:
+    """Parts delivered on the event loop; sets `done` after `stop_after` parts (warm-up runs)."""
+
+    done: asyncio.Event
+    stop_after: int | None = None
+    count: int = 0
+    seconds: float = 0.0
+    first_cpu: float = 0.0  # process CPU time when the first part arrived
+    first_seconds: float = 0.0  # the first part's duration
+
+    def add(self, duration: float) -> None:
+        self.count += 1
+        self.seconds += duration
+        if self.count == 1:
+            self.first_cpu, self.first_seconds = time.process_time(), duration
+        if self.stop_after is not None and self.count >= self.stop_after:
+            self.done.set()
+
+
+class Implementation(Protocol):
+    name: str
+
+    def create(self, hass: HomeAssistant, source: str, part_target: float, counter: PartCounter) -> BenchStream: ...
+
+    async def stop(self, hass: HomeAssistant, stream: BenchStream) -> None: ...
+
+
+class Ours:
+    """This project's `Stream`, with the settings `stream: {part_duration: <part>}` gives."""
+
+    name = "ours"
+
+    def create(self, hass: HomeAssistant, source: str, part_target: float, counter: PartCounter) -> BenchStream:
+        settings = settings_from_config({"part_duration": part_target, "segment_duration": SEGMENT_DURATION})
+        stream = OurStream(hass, source, {}, settings, DynamicStreamSettings())
+        if type(stream).__module__ != "custom_components.stream.core":
+            raise RuntimeError(f"Not our stream: {type(stream)!r}")
+        stream.add_provider("hls", timeout=OUTPUT_TIMEOUT)
+
+        def on_part(segment: OurSegment, part: OurPart) -> None:
+            counter.add(part.duration)
+
+        stream.buffer.add_listener(on_part)
+        return stream
+
+    async def stop(self, hass: HomeAssistant, stream: BenchStream) -> None:
+        assert isinstance(stream, OurStream)
+        await stream.stop()  # joins the worker thread
+
+
+class Builtin:
+    """Home Assistant's built-in `Stream`, with the settings its `stream: {part_duration: <part>}` gives."""
+
+    name = "built-in"
+
+    def __init__(self) -> None:
+        self._counter: PartCounter | None = None
+        # Instrumentation: the built-in has no part listener, so count the parts its worker hands to the loop.
+        original = builtin_core.Segment.async_add_part
+
+        def async_add_part(segment: builtin_core.Segment, part: builtin_core.Part, duration: float) -> None:
+            if self._counter is not None:
+                self._counter.add(part.duration)
+            original(segment, part, duration)
+
+        builtin_core.Segment.async_add_part = async_add_part  # type: ignore[method-assign,assignment]
+
+    def create(self, hass: HomeAssistant, source: str, part_target: float, counter: PartCounter) -> BenchStream:
+        settings = builtin_core.StreamSettings(
+            ll_hls=True,
+            min_segment_duration=SEGMENT_DURATION - 0.1,
+            part_target_duration=part_target,
+            hls_advance_part_limit=max(int(3 / part_target), 3),
+            hls_part_timeout=2 * part_target,
+        )
+        stream = BuiltinStream(
+            hass, source, pyav_options={}, stream_settings=settings, dynamic_stream_settings=DynamicStreamSettings()
+        )
+        if type(stream).__module__ != "homeassistant.components.stream":
+            raise RuntimeError(f"Not the built-in stream: {type(stream)!r}")
+        stream.add_provider("hls", timeout=OUTPUT_TIMEOUT)
+        self._counter = counter
+        return stream
+
+    async def stop(self, hass: HomeAssistant, stream: BenchStream) -> None:
+        assert isinstance(stream, BuiltinStream)
+        thread = stream._thread  # the built-in's stop() only signals its thread; wait for it like ours does
+        await stream.stop()
+        if thread is not None:
+            await hass.async_add_executor_job(thread.join, 10)
+        self._counter = None
+
+
+class LogCapture(logging.Handler):
+    """Keeps both integrations' warnings and errors (with tracebacks) for the report instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+        for name in ("custom_components.stream", "homeassistant.components.stream"):
+            logger = logging.getLogger(name)
+            logger.addHandler(self)
+            logger.propagate = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def take_unexpected(self) -> list[str]:
+        """Everything logged since the last call except the expected end-of-stream error."""
+        records, self.records = self.records, []
+        return [self.format(record) for record in records if EXPECTED_END not in record.getMessage()]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def home_assistant() -> AsyncIterator[HomeAssistant]:
+    """A real Home Assistant instance with `http` (on a free loopback port) and our `stream` set up."""
+    with tempfile.TemporaryDirectory(prefix="bench-ha-") as config_dir:
+        async with async_test_home_assistant(config_dir=config_dir) as hass:
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # the test instance hides custom integrations
+            http_conf = {"http": {"server_host": "127.0.0.1", "server_port": _free_port()}}
+            try:
+                if not await async_setup_component(hass, "http", http_conf):
+                    raise RuntimeError("http did not set up")
+                if (http_store := hass.data.get(http_config.DATA_STORE)) is not None:
+                    # A YAML http config is a trial that, unconfirmed, "restarts" Home Assistant after 5 minutes.
+                    http_store.async_cancel_revert()
+                if not await async_setup_component(hass, "stream", {"stream": {}}):
+                    raise RuntimeError("our stream integration did not set up")
+                integration = await loader.async_get_integration(hass, "stream")
+                if integration.is_built_in:
+                    raise RuntimeError("Home Assistant set up its built-in stream, not ours")
+                yield hass
+            finally:
+                await hass.async_stop(force=True)
+
+
+# -- one run -----------------------------------------------------------------------------------------------------------
+
+
+class Memory(Enum):
+    NONE = "none"
+    TRACE = "tracemalloc"
+    RSS = "rss"
+
+
+@dataclass(slots=True)
+class RunResult:
+    cpu_s: float
+    steady_cpu_per_media_s: float | None  # from the first part to the end, per media second delivered after it
+    wall_s: float
+    parts: int
+    part_seconds: float
+    ended: bool  # the stream reported unavailable (end of file) before the timeout
+    problems: list[str] = field(default_factory=list)
+    peak_bytes: int | None = None
+
+
+def _proc_status_kib(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def _reset_peak_rss() -> int:
+    """Reset VmHWM to the current RSS (Linux >= 4.0) and return that, in bytes."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _proc_status_kib("VmRSS") * 1024
+
+
+async def run_once(
+    hass: HomeAssistant,
+    impl: Implementation,
+    source: Path | str,
+    part_target: float,
+    *,
+    limit_s: float,
+    logs: LogCapture,
+    memory: Memory = Memory.NONE,
+    stop_after_parts: int | None = None,
+) -> RunResult:
+    """Start a stream on `source`, wait until it reports end of stream (or enough parts), stop it."""
+    done = asyncio.Event()
+    counter = PartCounter(done, stop_after_parts)
+    stream = impl.create(hass, str(source), part_target, counter)
+    end: list[tuple[float, float]] = []
+
+    def on_update() -> None:
+        # Called on the loop after every part the worker queued before it gave up, so all parts are counted.
+        if not stream.available and not end:
+            end.append((time.process_time(), time.monotonic()))
+            done.set()
+
+    stream.set_update_callback(on_update)
+    logs.take_unexpected()
+    gc.collect()  # garbage of the previous run is not this run's work
+    rss_base = 0
+    if memory is Memory.TRACE:
+        tracemalloc.start()
+    elif memory is Memory.RSS:
+        rss_base = _reset_peak_rss()
+    cpu_start, wall_start = time.process_time(), time.monotonic()
+    await stream.start()
+    try:
+        async with asyncio.timeout(limit_s):
+            await done.wait()
+    except TimeoutError:
+        pass
+    cpu_end, wall_end = end[0] if end else (time.process_time(), time.monotonic())
+    peak: int | None = None
+    if memory is Memory.TRACE:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    elif memory is Memory.RSS:
+        peak = _proc_status_kib("VmHWM") * 1024 - rss_base
+    stream.set_update_callback(lambda: None)
+    await impl.stop(hass, stream)
+    await hass.async_block_till_done()
+    problems = logs.take_unexpected()
+    finished = bool(end) or counter.done.is_set()
+    if not finished:
+        problems.append(f"no end of stream within {limit_s:.0f} s")
+    steady_media = counter.seconds - counter.first_seconds
+    return RunResult(
+        cpu_s=cpu_end - cpu_start,
+        steady_cpu_per_media_s=(cpu_end - counter.first_cpu) / steady_media if steady_media > 0 else None,
+        wall_s=wall_end - wall_start,
+        parts=counter.count,
+        part_seconds=counter.seconds,
+        ended=bool(end),
+        problems=problems,
+        peak_bytes=peak,
+    )
+
+
+def _run_timeout(duration: float) -> float:
+    return max(60.0, 5.0 * duration)
+
+
+# -- CPU pass (this process) and memory pass (one subprocess per implementation) ---------------------------------------
+
+type Key = tuple[str, float, str]  # codec, part target, implementation
+
+
+@dataclass(slots=True)
+class Config:
+    duration: int
+    repeat: int
+    codecs: list[str]
+    parts: list[float]
+    memory: bool
+    audio_pes: str = "frame"
+    live: bool = False
+
+    def spec(self, codec: str) -> InputSpec:
+        return InputSpec(codec, self.duration, audio_pes=self.audio_pes)
+
+
+def source_for(path: Path, config: Config) -> AbstractAsyncContextManager[str]:
+    """The file itself, or (--live) the file paced at its own rate by the ffmpeg CLI over loopback TCP."""
+    return paced_source(path, config.audio_pes) if config.live else nullcontext(str(path))
+
+
+@asynccontextmanager
+async def paced_source(path: Path, audio_pes: str) -> AsyncIterator[str]:
+    """A `tcp://` URL where `ffmpeg -re` serves `path` in real time, like a camera; its CPU is not ours to count."""
+    port = _free_port()
+    pes = ("-pes_payload_size", "0") if audio_pes == "frame" else ()
+    server = await asyncio.create_subprocess_exec(
+        *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", str(path)),
+        *("-map", "0", "-c", "copy", *pes, "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"),
+    )
+    try:
+        # Poll the socket table: a probe connection would use up ffmpeg's only accept.
+        for _ in range(500):
+            if _listening(port):
+                break
+            if server.returncode is not None:
+                raise RuntimeError(f"ffmpeg exited ({server.returncode}) before listening")
+            await asyncio.sleep(0.02)
+        else:
+            raise RuntimeError(f"ffmpeg is not listening on port {port}")
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        if server.returncode is None:
+            server.terminate()
+        await server.wait()
+
+
+def _listening(port: int) -> bool:
+    wanted = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == wanted and fields[3] == "0A":  # 0A: LISTEN
+            return True
+    return False
+
+
+async def cpu_pass(config: Config, inputs: dict[str, Path]) -> tuple[dict[Key, list[RunResult]], list[str]]:
+    """Every (codec, part) pair, both implementations interleaved, `repeat` times."""
+    results: dict[Key, list[RunResult]] = {}
+    warnings: list[str] = []
+    logs = LogCapture()
+    impls: list[Implementation] = [Ours(), Builtin()]
+    limit_s = _run_timeout(config.duration)
+    async with home_assistant() as hass:
+        for codec in config.codecs:
+            for impl in impls:  # first use imports PyAV, the muxers, the parsers: not part of any measured run
+                warm = await run_once(
+                    hass,
+                    impl,
+                    inputs[codec],
+                    config.parts[0],
+                    limit_s=limit_s,
+                    logs=logs,
+                    stop_after_parts=WARMUP_PARTS,
+                )
+                warnings += [f"{codec} {impl.name} warm-up: {problem}" for problem in warm.problems]
+        for rep in range(config.repeat):
+            for codec in config.codecs:
+                for part in config.parts:
+                    order = impls if rep % 2 == 0 else impls[::-1]
+                    for impl in order:
+                        async with source_for(inputs[codec], config) as source:
+                            result = await run_once(hass, impl, source, part, limit_s=limit_s, logs=logs)
+                        results.setdefault((codec, part, impl.name), []).append(result)
+                        print(
+                            f"  run {rep + 1}/{config.repeat} {codec} part {part:g} s {impl.name:8}: "
+                            f"CPU {result.cpu_s / config.duration:.5f} s/media s "
+                            f"(steady {_fmt(result.steady_cpu_per_media_s, '.5f')}), wall {result.wall_s:.2f} s, "
+                            f"{result.parts} parts ({result.part_seconds:.2f} s)",
+                            flush=True,
+                        )
+                        warnings += [f"{codec} part {part:g} {impl.name}: {problem}" for problem in result.problems]
+    return results, warnings
+
+
+async def memory_probe(impl_name: str, source: Path, part_target: float, duration: int) -> dict[str, float | None]:
+    """In a fresh process: a warm-up run, an untraced run for RSS growth, a tracemalloc run."""
+    logs = LogCapture()
+    impl: Implementation = Ours() if impl_name == "ours" else Builtin()
+    limit_s = _run_timeout(duration)
+    async with home_assistant() as hass:
+        await run_once(hass, impl, source, part_target, limit_s=limit_s, logs=logs, stop_after_parts=WARMUP_PARTS)
+        try:
+            rss = await run_once(hass, impl, source, part_target, limit_s=limit_s, logs=logs, memory=Memory.RSS)
+            rss_peak = rss.peak_bytes
+        except OSError:  # no /proc/self/clear_refs: no RSS figure
+            rss_peak = None
+        traced = await run_once(hass, impl, source, part_target, limit_s=limit_s, logs=logs, memory=Memory.TRACE)
+    return {"rss_peak": rss_peak, "py_peak": traced.peak_bytes, "parts": traced.parts}
+
+
+def run_memory_subprocess(
+    impl_name: str, codec: str, source: Path, part: float, duration: int
+) -> dict[str, float | None]:
+    command = [
+        *(sys.executable, str(Path(__file__).resolve()), "--memory-probe", impl_name),
+        *("--source", str(source), "--part", str(part), "--duration", str(duration)),
+    ]
+    print(f"  memory {codec} part {part:g} s {impl_name} ...", flush=True)
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    for line in completed.stdout.splitlines():
+        if line.startswith(MEMORY_MARKER):
+            values: dict[str, float | None] = json.loads(line.removeprefix(MEMORY_MARKER))
+            return values
+    raise RuntimeError(f"memory probe failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+
+
+# -- report ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Row:
+    cpu: float  # median CPU s per media s
+    cpu_runs: list[float]
+    steady: float | None
+    wall: float
+    parts: float
+    part_seconds: float
+    py_mib: float | None
+    rss_mib: float | None
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
+
+
+def _mib(value: float | None) -> float | None:
+    return None if value is None else value / 2**20
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _ratio(ours: float | None, builtin: float | None) -> str:
+    if ours is None or builtin is None or builtin <= 0:
+        return "n/a"
+    return f"{ours / builtin:.2f}x"
+
+
+def summarize(
+    config: Config,
+    results: dict[Key, list[RunResult]],
+    memory: dict[Key, dict[str, float | None]],
+    warnings: list[str],
+) -> tuple[str, str]:
+    """The markdown table (sanity warnings appended to `warnings`) and the overall PASS, FAIL or INVALID."""
+    header = (
+        "| codec | part s | implementation | CPU s / media s | CPU runs | steady CPU s / media s | wall s "
+        "| peak Py MiB | peak RSS +MiB | parts | part s total | verdict |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    verdicts: list[str] = []
+    for codec in config.codecs:
+        for part in config.parts:
+            rows: dict[str, Row] = {}
+            for impl in IMPLEMENTATIONS:
+                runs = results[(codec, part, impl)]
+                mem = memory.get((codec, part, impl), {})
+                cpu_runs = [run.cpu_s / config.duration for run in runs]
+                rows[impl] = row = Row(
+                    cpu=statistics.median(cpu_runs),
+                    cpu_runs=cpu_runs,
+                    steady=_median_or_none([run.steady_cpu_per_media_s for run in runs]),
+                    wall=statistics.median(run.wall_s for run in runs),
+                    parts=statistics.median(run.parts for run in runs),
+                    part_seconds=statistics.median(run.part_seconds for run in runs),
+                    py_mib=_mib(mem.get("py_peak")),
+                    rss_mib=_mib(mem.get("rss_peak")),
+                )
+                warnings += _sanity(codec, part, impl, row=row, runs=runs, duration=config.duration)
+                lines.append(
+                    f"| {codec} | {part:g} | {impl} | {row.cpu:.5f} | {' '.join(f'{c:.5f}' for c in cpu_runs)} "
+                    f"| {_fmt(row.steady, '.5f')} | {row.wall:.2f} | {_fmt(row.py_mib, '.1f')} "
+                    f"| {_fmt(row.rss_mib, '.1f')} | {row.parts:g} | {row.part_seconds:.2f} | |"
+                )
+            ours, builtin = rows["ours"], rows["built-in"]
+            ratio = ours.cpu / builtin.cpu if builtin.cpu > 0 else float("inf")
+            # A ratio only counts when both workers remuxed the whole input without unexpected errors.
+            sound = all(
+                run.parts > 0 and run.ended and not run.problems
+                for impl in IMPLEMENTATIONS
+                for run in results[(codec, part, impl)]
+            )
+            verdict = "INVALID" if not sound else "PASS" if ratio <= CPU_TARGET_RATIO else "FAIL"
+            verdicts.append(verdict)
+            lines.append(
+                f"| {codec} | {part:g} | **ours/built-in** | **{ratio:.2f}x** | "
+                f"| {_ratio(ours.steady, builtin.steady)} | {_ratio(ours.wall, builtin.wall)} "
+                f"| {_ratio(ours.py_mib, builtin.py_mib)} | {_ratio(ours.rss_mib, builtin.rss_mib)} "
+                f"| {_ratio(ours.parts, builtin.parts)} | "
+                f"| **{verdict}** (<= {CPU_TARGET_RATIO}x) |"
+            )
+    overall = "INVALID" if "INVALID" in verdicts else "FAIL" if "FAIL" in verdicts else "PASS"
+    return "\n".join(lines), overall
+
+
+def _sanity(codec: str, part: float, impl: str, *, row: Row, runs: list[RunResult], duration: int) -> list[str]:
+    where = f"{codec} part {part:g} {impl}"
+    warnings: list[str] = []
+    if any(run.parts == 0 for run in runs):
+        warnings.append(f"{where}: a run produced no parts")
+    if not all(run.ended for run in runs):
+        warnings.append(f"{where}: a run never reported end of stream")
+    if impl == "ours" and abs(row.part_seconds - duration) > 0.25:
+        warnings.append(f"{where}: parts cover {row.part_seconds:.2f} s of a {duration} s input")
+    if impl == "built-in" and row.part_seconds < duration - 2 * part - 0.5:
+        warnings.append(f"{where}: parts cover only {row.part_seconds:.2f} s of a {duration} s input")
+    # About one part per part target of media; far fewer means parts went missing.
+    if row.parts < duration / part * 0.8:
+        warnings.append(f"{where}: {row.parts:g} parts is fewer than expected for {duration} s / {part:g} s")
+    return warnings
+
+
+def _versions() -> str:
+    import av  # heavy: only the report needs its version
+
+    return f"Python {sys.version.split()[0]}, Home Assistant {ha_const.__version__}, PyAV {av.__version__}"
+
+
+def report(config: Config, argv: Sequence[str], table: str, *, overall: str, warnings: list[str], load: str) -> str:
+    specs = [config.spec(codec) for codec in config.codecs]
+    lines = [
+        f"# Remux benchmark {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        "",
+        f"Command: `{shlex.join(['python', 'bench/remux.py', *argv])}`  ",
+        f"Inputs: {'; '.join(spec.describe() for spec in specs)}  ",
+        f"Runs: {config.repeat} per implementation, interleaved, medians; segment target {SEGMENT_DURATION:g} s; "
+        f"source {'served in real time by ffmpeg -re over TCP' if config.live else 'file read at full speed'}  ",
+        f"Machine: {os.cpu_count()} CPUs, load average {load}; {_versions()}",
+        "",
+        table,
+        "",
+        f"Target CPU ours/built-in <= {CPU_TARGET_RATIO}x: **{overall}**"
+        + (" (a worker failed: see the warnings)" if overall == "INVALID" else ""),
+        "",
+        "peak Py MiB is tracemalloc (Python allocations only; FFmpeg's buffers, where the built-in muxes, are not"
+        " counted); peak RSS +MiB is resident-set growth over one untraced run in a fresh process. Both from one"
+        " run per implementation in its own subprocess.",
+    ]
+    if warnings:
+        lines += ["", "## Warnings", "", *(f"- {warning}" for warning in warnings)]
+    return "\n".join(lines) + "\n"
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+# -- command line ------------------------------------------------------------------------------------------------------
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, help="input length in seconds (default 60; 10 with --quick)")
+    parser.add_argument("--repeat", type=int, help="measured runs per implementation (default 3; 1 with --quick)")
+    parser.add_argument("--codec", default=",".join(CODECS), help="comma-separated: h264,hevc (default both)")
+    parser.add_argument("--part", default="1.0,0.5", help="comma-separated part targets in seconds (default 1.0,0.5)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 10 s input, 1 repeat")
+    parser.add_argument(
+        "--audio-pes",
+        choices=("frame", "packed"),
+        default="frame",
+        help="ADTS frames per MPEG-TS PES: one each (default) or FFmpeg's default packing",
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="serve the input in real time (ffmpeg -re over loopback TCP) instead of reading the file at full speed;"
+        " each run then lasts --duration seconds (memory passes still read the file)",
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    parser.add_argument("--memory-probe", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    codecs = [codec for codec in args.codec.split(",") if codec]
+    if unknown := set(codecs) - set(CODECS):
+        parser.error(f"unknown codec(s): {', '.join(sorted(unknown))}")
+    args.codecs = codecs
+    args.parts = [float(part) for part in args.part.split(",") if part]
+    args.duration = args.duration or (10 if args.quick else 60)
+    args.repeat = args.repeat or (1 if args.quick else 3)
+    return args
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s: %(message)s")
+    # Start-up chatter of a bare Home Assistant in a sandbox ("custom integration", "no IPv4", "no zlib_ng").
+    for name in ("homeassistant.loader", "homeassistant.components.network", "aiohttp_fast_zlib"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if args.memory_probe:
+        values = asyncio.run(memory_probe(args.memory_probe, args.source, args.parts[0], args.duration))
+        print(MEMORY_MARKER + json.dumps(values), flush=True)
+        return 0
+
+    config = Config(
+        args.duration, args.repeat, args.codecs, args.parts, not args.no_memory, args.audio_pes, live=args.live
+    )
+    inputs = {codec: ensure_input(config.spec(codec)) for codec in config.codecs}
+    load_before = _load()
+    print(f"CPU pass: {config.repeat} x {len(config.codecs)} codecs x {len(config.parts)} part targets x 2", flush=True)
+    results, warnings = asyncio.run(cpu_pass(config, inputs))
+    memory: dict[Key, dict[str, float | None]] = {}
+    if config.memory:
+        print("Memory pass (one fresh process per implementation):", flush=True)
+        for codec in config.codecs:
+            for part in config.parts:
+                for impl in IMPLEMENTATIONS:
+                    memory[(codec, part, impl)] = run_memory_subprocess(
+                        impl, codec, inputs[codec], part, config.duration
+                    )
+    table, overall = summarize(config, results, memory, warnings)
+    text = report(
+        config, argv, table, overall=overall, warnings=warnings, load=f"{load_before} before, {_load()} after"
+    )
+    print()
+    print(text)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(
+        name
+        for name, on in (("-quick", args.quick), ("-live", args.live), ("-packed", args.audio_pes == "packed"))
+        if on
+    )
+    path = RESULTS_DIR / f"remux-{datetime.date.today().isoformat()}{suffix}.md"
+    path.write_text(text)
+    print(f"Written to {path.relative_to(PROJECT_DIR)}")
+    return 0 if overall == "PASS" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,218 @@
+"use strict";
+// Plays ?src= with hls.js and keeps everything the Python driver reads on window.player (PlayerState.from_js
+// in tests/browser_harness.py maps snapshot() field by field).
+(() => {
+  const tc = window.streamTimecode;
+  const params = new URLSearchParams(location.search);
+  const src = params.get("src") ?? "";
+  const llParam = params.get("ll");
+  const decodeTimecode = params.get("tc") !== "0";
+  const maxSamples = Math.max(1, Number(params.get("samples") ?? 600));
+  const maxErrors = 200;
+  // A decoded value this far from the clock is a frame without a timecode band, not a latency.
+  const maxPlausibleLatencyMs = 10 * 60 * 1000;
+
+  const video = document.getElementById("video");
+  const bandCanvas = document.createElement("canvas");
+  const bandContext = bandCanvas.getContext("2d", { willReadFrequently: true });
+
+  function pushBounded(list, value, limit) {
+    list.push(value);
+    if (list.length > limit) {
+      list.splice(0, list.length - limit);
+    }
+  }
+
+  function finiteOrNull(value) {
+    return typeof value === "number" && Number.isFinite(value) ? value : null;
+  }
+
+  const player = {
+    src,
+    hls: null,
+    startedAt: performance.now(),
+    startedAtWall: Date.now(),
+    firstFrameAt: null,
+    firstFrameAtWall: null,
+    playbackStarted: false,
+    waitingEvents: 0,
+    bufferStalledErrors: 0,
+    errors: [],
+    errorCount: 0,
+    fatal: false,
+    framesPresented: 0,
+    timecodes: [],
+    latencySamples: [],
+    timecodeRejects: 0,
+    timecodeError: null,
+
+    get currentTime() {
+      return video.currentTime;
+    },
+    get ended() {
+      return video.ended;
+    },
+    get duration() {
+      return finiteOrNull(video.duration);
+    },
+    get stalls() {
+      return this.waitingEvents + this.bufferStalledErrors;
+    },
+    get latency() {
+      return this.hls ? finiteOrNull(this.hls.latency) : null;
+    },
+    get bufferAhead() {
+      const ranges = video.buffered;
+      for (let i = 0; i < ranges.length; i++) {
+        if (ranges.start(i) <= video.currentTime && video.currentTime <= ranges.end(i)) {
+          return ranges.end(i) - video.currentTime;
+        }
+      }
+      return 0;
+    },
+    get framesDecoded() {
+      return video.getVideoPlaybackQuality().totalVideoFrames;
+    },
+    get droppedFrames() {
+      return video.getVideoPlaybackQuality().droppedVideoFrames;
+    },
+    latencyMedian() {
+      return tc.percentile(this.latencySamples, 0.5);
+    },
+    latencyP95() {
+      return tc.percentile(this.latencySamples, 0.95);
+    },
+    clearSamples() {
+      this.timecodes = [];
+      this.latencySamples = [];
+      this.timecodeRejects = 0;
+    },
+    recordError(type, details, fatal) {
+      this.errorCount += 1;
+      pushBounded(this.errors, { type: String(type), details: String(details), fatal: Boolean(fatal) }, maxErrors);
+      if (fatal) {
+        this.fatal = true;
+      }
+    },
+    snapshot() {
+      return {
+        src: this.src,
+        hlsVersion: typeof Hls === "undefined" ? "" : Hls.version,
+        lowLatency: this.hls ? this.hls.config.lowLatencyMode : null,
+        currentTime: this.currentTime,
+        duration: this.duration,
+        ended: this.ended,
+        startedAt: this.startedAt,
+        startedAtWall: this.startedAtWall,
+        firstFrameAt: this.firstFrameAt,
+        firstFrameAtWall: this.firstFrameAtWall,
+        stalls: this.stalls,
+        waitingEvents: this.waitingEvents,
+        bufferStalledErrors: this.bufferStalledErrors,
+        errors: this.errors,
+        errorCount: this.errorCount,
+        fatal: this.fatal,
+        latency: this.latency,
+        bufferAhead: this.bufferAhead,
+        framesDecoded: this.framesDecoded,
+        droppedFrames: this.droppedFrames,
+        framesPresented: this.framesPresented,
+        timecodes: this.timecodes,
+        latencySamples: this.latencySamples,
+        timecodeRejects: this.timecodeRejects,
+        timecodeError: this.timecodeError,
+        latencyMedian: this.latencyMedian(),
+        latencyP95: this.latencyP95(),
+      };
+    },
+  };
+  window.player = player;
+
+  // Reads the band's middle row at the frame's intrinsic size and records the timecode and its latency.
+  function sampleTimecode(nowWall) {
+    const width = video.videoWidth;
+    const height = video.videoHeight;
+    if (width === 0 || height === 0) {
+      return;
+    }
+    const band = tc.bandHeight(height);
+    if (bandCanvas.width !== width || bandCanvas.height !== band) {
+      bandCanvas.width = width;
+      bandCanvas.height = band;
+      bandContext.imageSmoothingEnabled = false;
+    }
+    bandContext.drawImage(video, 0, 0, width, band, 0, 0, width, band);
+    const row = bandContext.getImageData(0, Math.floor(band / 2), width, 1).data;
+    const timecode = tc.decodeRow(row, width);
+    pushBounded(player.timecodes, timecode, maxSamples);
+    const latency = tc.latencyMs(nowWall, timecode);
+    if (latency >= 0 && latency <= maxPlausibleLatencyMs) {
+      pushBounded(player.latencySamples, latency, maxSamples);
+    } else {
+      player.timecodeRejects += 1;
+    }
+  }
+
+  function onVideoFrame() {
+    // Both clocks read at the callback, i.e. when the frame is handed to the compositor.
+    const nowWall = Date.now();
+    if (player.firstFrameAt === null) {
+      player.firstFrameAt = performance.now();
+      player.firstFrameAtWall = nowWall;
+    }
+    player.framesPresented += 1;
+    if (decodeTimecode) {
+      try {
+        sampleTimecode(nowWall);
+      } catch (error) {
+        player.timecodeError = String(error);
+      }
+    }
+    video.requestVideoFrameCallback(onVideoFrame);
+  }
+  video.requestVideoFrameCallback(onVideoFrame);
+
+  video.addEventListener("playing", () => {
+    player.playbackStarted = true;
+  });
+  video.addEventListener("waiting", () => {
+    if (player.playbackStarted) {
+      player.waitingEvents += 1;
+    }
+  });
+  video.addEventListener("error", () => {
+    const error = video.error;
+    player.recordError("mediaError", error ? `code ${error.code}: ${error.message}` : "unknown", true);
+  });
+
+  function start() {
+    if (typeof Hls === "undefined") {
+      player.recordError("setup", "hls.js did not load (tests/assets/vendor/hls.min.js missing?)", true);
+      return;
+    }
+    if (!Hls.isSupported()) {
+      player.recordError("setup", "hls.js reports MediaSource unsupported", true);
+      return;
+    }
+    const config = {};
+    if (llParam !== null) {
+      config.lowLatencyMode = llParam === "1";
+    }
+    const hls = new Hls(config);
+    player.hls = hls;
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) {
+        player.bufferStalledErrors += 1;
+      }
+      player.recordError(data.type, data.details, data.fatal);
+    });
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      // Only a refused autoplay is fatal; an interrupted play() (AbortError) is retried by the autoplay attribute.
+      video.play().catch((error) => player.recordError("play", String(error), error.name === "NotAllowedError"));
+    });
+    hls.attachMedia(video);
+    hls.loadSource(src);
+  }
+
+  start();
+})();

@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.plugins.simulator",
     "tests.plugins.browser",
     "tests.plugins.turn",
+    "tests.plugins.streams",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,7 +14,6 @@ import pytest
 from homeassistant.components.camera import Camera
 from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
 from homeassistant.components.camera.const import CameraEntityFeature
-from homeassistant.components.camera.prefs import DynamicStreamSettings
 from homeassistant.components.stream import Orientation
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -22,7 +21,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import setup_test_component_platform
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.stream import Stream, create_stream, recorder
+from custom_components.stream import Stream, recorder
 from custom_components.stream.const import DOMAIN, HLS_PROVIDER, RECORDER_PROVIDER
 from tests.simulator import CameraSimulator, CameraSpec
 
@@ -44,23 +43,6 @@ def recordings(hass: HomeAssistant, tmp_path: Path) -> Path:
     allowed.mkdir()
     hass.config.allowlist_external_dirs = {str(allowed)}
     return allowed
-
-
-@pytest.fixture
-async def stream_factory(hass: HomeAssistant) -> AsyncIterator[Callable[..., Stream]]:
-    """Creates streams through the public API; stops them all at the end."""
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
-    streams: list[Stream] = []
-
-    def make(source: str, orientation: Orientation = Orientation.NO_TRANSFORM) -> Stream:
-        settings = DynamicStreamSettings(orientation=orientation)
-        stream = create_stream(hass, source, {}, settings, stream_label="camera.test")
-        streams.append(stream)
-        return stream
-
-    yield make
-    for stream in streams:
-        await stream.shutdown()
 
 
 def ffprobe(path: Path, *args: str) -> dict[str, Any]:

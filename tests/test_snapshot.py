@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from homeassistant.components.camera.prefs import DynamicStreamSettings
 from homeassistant.components.stream import Orientation
 from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 from numpy.typing import NDArray
 from turbojpeg import TJPF_RGB, TurboJPEG
 
-from custom_components.stream import Stream, create_stream
-from custom_components.stream.const import DOMAIN
+from custom_components.stream import Stream
 from custom_components.stream.snapshot import KeyframeConverter
 from tests.simulator import CameraSimulator
 
@@ -195,21 +192,6 @@ async def test_concurrent_callers_share_one_decode(converter: KeyframeConverter,
 
 
 # -- from the camera simulator ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def stream_factory(hass: HomeAssistant) -> AsyncIterator[Callable[[str], Stream]]:
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
-    streams: list[Stream] = []
-
-    def make(source: str) -> Stream:
-        stream = create_stream(hass, source, {}, DynamicStreamSettings(), stream_label="camera.test")
-        streams.append(stream)
-        return stream
-
-    yield make
-    for stream in streams:
-        await stream.shutdown()
 
 
 @pytest.mark.e2e

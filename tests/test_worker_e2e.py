@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import av
 import pytest
-from homeassistant.components.camera.prefs import DynamicStreamSettings
 from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
-from custom_components.stream import Stream, create_stream
-from custom_components.stream.const import DOMAIN, HLS_PROVIDER
+from custom_components.stream import Stream
+from custom_components.stream.const import HLS_PROVIDER
 from custom_components.stream.media import Segment
 from tests.simulator import CameraSimulator, CameraSpec
 
@@ -22,22 +20,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("enable_custom_integratio
 
 WAIT = 15.0  # generous bound for media to show up on a loaded 2-core machine
 STANDARD_FPS = {"h264_aac": 30, "h264": 30, "h265": 15}  # the session simulator's mounts
-
-
-@pytest.fixture
-async def stream_factory(hass: HomeAssistant) -> AsyncIterator[Callable[[str], Stream]]:
-    """Creates streams through the public API; stops them all at the end."""
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
-    streams: list[Stream] = []
-
-    def make(source: str) -> Stream:
-        stream = create_stream(hass, source, {}, DynamicStreamSettings(), stream_label="camera.test")
-        streams.append(stream)
-        return stream
-
-    yield make
-    for stream in streams:
-        await stream.stop()
 
 
 class AvailabilityWatcher:

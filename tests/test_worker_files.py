@@ -1,4 +1,7 @@
-"""The worker on file sources made by ffmpeg: MPEG-TS with ADTS AAC keeps every audio frame."""
+"""The worker on file sources made by ffmpeg: MPEG-TS with ADTS AAC (FFmpeg's default PES packing) keeps its audio.
+
+The case where the probe ends before the demuxer learns the sample rate, leaving packed frames without timestamps,
+is reproduced by `bench/remux.py --audio-pes packed` (1080p input); this small input does not trigger it."""
 
 from __future__ import annotations
 
@@ -20,9 +23,10 @@ from tests.test_worker_e2e import decode
 def make_ts(path: Path, seconds: int = 3) -> None:
     subprocess.run(
         [
-            "ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=30:duration={seconds}",
-            "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:v", "libx264", "-g", "30",
-            "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path),
+            "ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=30:duration={seconds}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+            "-c:v", "libx264", "-g", "30", "-preset", "ultrafast", "-b:v", "8M", "-maxrate", "8M", "-bufsize", "16M",
+            "-c:a", "aac", "-ac", "1", "-shortest", str(path),
         ],
         check=True,
     )  # fmt: skip

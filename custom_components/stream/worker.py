@@ -189,8 +189,11 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
         keyframe = bool(packet.is_keyframe) if is_video else True
         if raw_dts is None and is_video and keyframe and segmenter is None:
             raw_dts = packet.pts if packet.pts is not None else 0  # a first keyframe without dts still starts
-        elif raw_dts is None and not is_video and last_audio_dts is not None and audio_frame_ticks:
-            raw_dts = last_audio_dts + audio_frame_ticks
+        elif raw_dts is None and not is_video and last_audio_dts is not None:
+            if not audio_frame_ticks:
+                audio_frame_ticks = _adts_frame_ticks(bytes(packet), audio_scale)
+            if audio_frame_ticks:
+                raw_dts = last_audio_dts + audio_frame_ticks
         if not is_video and raw_dts is not None:
             last_audio_dts = raw_dts
         verdict = check.check(raw_dts)
@@ -240,6 +243,16 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
             raise StreamEndedError("Stream ended; no additional packets")
     if segmenter is not None:
         segmenter.flush()
+
+
+def _adts_frame_ticks(data: bytes, timescale: int) -> int:
+    """Duration of one AAC frame (1024 samples) in `timescale` ticks, from an ADTS header; 0 when unknown."""
+    from .fmp4.aac import is_adts, parse_adts
+
+    if not timescale or not is_adts(data):
+        return 0
+    rate = parse_adts(data).sample_rate
+    return round(1024 * timescale / rate) if rate else 0
 
 
 def _segmenter_for(

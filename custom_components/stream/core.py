@@ -247,12 +247,12 @@ class Stream:
         self._diagnostics.set_value("last_error", error)
         delay = self._backoff.next_delay(run_seconds)
         self._diagnostics.set_value("retry_timeout", delay)
-        self._call_soon(self._set_available, False)
         if error != self._last_error:
             self._logger.error("Error from stream worker: %s (retrying in %.0f s)", error, delay)
             self._last_error = error
         else:
             self._logger.debug("Stream worker failed again: %s; retrying in %.0f s", error, delay)
+        self._call_soon(self._set_available, False)  # after the log line: watchers see the reason first
         run_quit = self._run_quit
         deadline = time.monotonic() + delay
         while not (thread_quit.is_set() or run_quit.is_set()):

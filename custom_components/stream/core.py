@@ -179,20 +179,20 @@ class Stream:
 
     async def stop(self) -> None:
         """Drop every output and the token; stop the worker unless the camera preloads its stream."""
-        for output in self._outputs.values():
-            output.cleanup()
-        self._outputs = {}
-        self.access_token = None
+        self._drop_outputs()
         if not self.dynamic_stream_settings.preload_stream:
             await self._stop_worker()
 
     async def shutdown(self) -> None:
         """Home Assistant is stopping: everything goes, preload or not."""
+        self._drop_outputs()
+        await self._stop_worker()
+
+    def _drop_outputs(self) -> None:
         for output in self._outputs.values():
             output.cleanup()
         self._outputs = {}
         self.access_token = None
-        await self._stop_worker()
 
     async def _stop_worker(self) -> None:
         thread = self._thread

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil, floor
 
-from .fmp4.boxes import box, children, find_child, full_box
+from .fmp4.boxes import box, children, find_child, full_box, init_tracks
 from .fmp4.moof import build_fragment
 from .fmp4.tracks import AUDIO_TRACK_ID, VIDEO_TRACK_ID
 from .media import Sample
@@ -39,13 +39,8 @@ _COMPOSITION_OFFSET = 0x000800
 
 def track_timescales(init: bytes) -> dict[int, int]:
     """Track id -> media timescale, from the moov of an init segment."""
-    moov = find_child(init, None, b"moov")
-    if moov is None:
-        raise ValueError("moov box not found in the init segment")
     timescales: dict[int, int] = {}
-    for kind, start, end in children(init, moov):
-        if kind != b"trak":
-            continue
+    for start, end in init_tracks(init):
         tkhd = find_child(init, (start, end), b"tkhd")
         mdia = find_child(init, (start, end), b"mdia")
         mdhd = find_child(init, mdia, b"mdhd") if mdia else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -38,11 +38,9 @@ class StreamTimeline:
     discontinuity: int = -1
     fragment_sequence: int = 0
     time_cursor: float = 0.0  # seconds of output timeline already used
-    segments_started: int = field(default=0)
 
     def next_sequence(self) -> int:
         self.sequence += 1
-        self.segments_started += 1
         return self.sequence
 
     def next_fragment(self) -> int:

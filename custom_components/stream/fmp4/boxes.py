@@ -51,3 +51,13 @@ def find_child(data: bytes, parent: tuple[int, int] | None, kind: bytes) -> tupl
         if child_kind == kind:
             return start, end
     return None
+
+
+def init_tracks(init: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of every trak box in the moov of an init segment; ValueError without a moov."""
+    moov = find_child(init, None, b"moov")
+    if moov is None:
+        raise ValueError("moov box not found in the init segment")
+    for kind, start, end in children(init, moov):
+        if kind == b"trak":
+            yield start, end

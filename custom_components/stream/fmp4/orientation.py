@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 
-from .boxes import children, find_child
+from .boxes import find_child, init_tracks
 
 _ONE = 0x00010000  # 1.0 in 16.16 fixed point
 _W = 0x40000000  # 1.0 in 2.30 fixed point
@@ -40,13 +40,8 @@ def orientation_matrix(orientation: int) -> bytes:
 def transform_init(init: bytes, orientation: int) -> bytes:
     """A copy of the init segment `init` with the video tracks' tkhd matrix set to `orientation`."""
     matrix = orientation_matrix(orientation)
-    moov = find_child(init, None, b"moov")
-    if moov is None:
-        raise ValueError("moov box not found in the init segment")
     result = bytearray(init)
-    for kind, start, end in children(init, moov):
-        if kind != b"trak":
-            continue
+    for start, end in init_tracks(init):
         tkhd = find_child(init, (start, end), b"tkhd")
         mdia = find_child(init, (start, end), b"mdia")
         hdlr = find_child(init, mdia, b"hdlr") if mdia else None

@@ -80,10 +80,6 @@ def format_program_date_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _starts_independent(segment: Segment) -> bool:
-    return not segment.parts or segment.parts[0].independent
-
-
 def render_media_playlist(
     segments: Sequence[Segment],
     settings: StreamSettings,
@@ -104,8 +100,7 @@ def render_media_playlist(
     lines = [
         "#EXTM3U",
         f"#EXT-X-VERSION:{playlist_version(settings)}",
-        # The segment after a run's one-part fast-start segment begins mid-GOP; while it is listed we don't claim this.
-        *(["#EXT-X-INDEPENDENT-SEGMENTS"] if all(_starts_independent(segment) for segment in segments) else []),
+        "#EXT-X-INDEPENDENT-SEGMENTS",
         f"#EXT-X-TARGETDURATION:{target}",
         f"#EXT-X-MEDIA-SEQUENCE:{first.sequence}",
         f"#EXT-X-DISCONTINUITY-SEQUENCE:{first.discontinuity}",

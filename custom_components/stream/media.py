@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# A sample's bytes: the worker rewrites video packets in a bytearray of their own (see Fmp4Writer.video_sample_data).
+type SampleData = bytes | bytearray
+
 
 @dataclass(slots=True)
 class Sample:
@@ -21,7 +24,7 @@ class Sample:
     pts: int
     duration: int
     keyframe: bool
-    data: bytes
+    data: SampleData
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from .media import Part, Sample, SegmentHeader
+from .media import Part, Sample, SampleData, SegmentHeader
 
 type PartSink = Callable[[SegmentHeader, Part, bool], None]
 
@@ -106,7 +106,7 @@ class Segmenter:
         """True once the first keyframe arrived."""
         return self._header is not None
 
-    def add_video(self, dts: int, pts: int, keyframe: bool, data: bytes) -> None:
+    def add_video(self, dts: int, pts: int, keyframe: bool, data: SampleData) -> None:
         """A video access unit with source timestamps (validated: dts increases)."""
         if self._header is None:
             if not keyframe:
@@ -135,7 +135,7 @@ class Segmenter:
                 self._close_part(last_in_segment=False)
         self._pending_video = Sample(out_dts, pts + self._video_offset, 0, keyframe, data)
 
-    def add_audio(self, dts: int, data: bytes) -> None:
+    def add_audio(self, dts: int, data: SampleData) -> None:
         """An audio frame with its source dts; frames before the first keyframe are dropped."""
         if self._header is None or self._audio_timescale is None:
             return

@@ -4,6 +4,7 @@ against what ffmpeg's encoders write and ffprobe reports."""
 from __future__ import annotations
 
 import dataclasses
+import random
 from pathlib import Path
 
 import av
@@ -23,7 +24,7 @@ from custom_components.stream.fmp4 import (
     split_length_prefixed,
 )
 from custom_components.stream.fmp4.codecs import aac_codec_string, avc_codec_string, hevc_codec_string
-from custom_components.stream.fmp4.nal import unescape_rbsp
+from custom_components.stream.fmp4.nal import length_prefix_in_place, unescape_rbsp
 from custom_components.stream.media import Sample
 
 from .test_fmp4_support import demux, encode, ffmpeg, ffprobe
@@ -48,6 +49,40 @@ def test_length_prefixed_round_trip() -> None:
     assert split_length_prefixed(sample) == units
     with pytest.raises(ValueError, match="exceeds"):
         split_length_prefixed(sample[:-1])
+
+
+@pytest.mark.parametrize(
+    ("annexb", "in_place"),
+    [
+        (b"\x00\x00\x00\x01\x09\xf0\x00\x00\x00\x01\x65" + b"\x00\x00\x03\x01" * 50 + b"\x80", True),
+        (b"\x00\x00\x00\x01\x65\x00\x00\x03\x00\x00\x03\x01", True),  # emulation prevention is payload
+        (b"\x00\x00\x00\x01\x09\xf0\x00\x00\x01\x65AB", False),  # a 3-byte start code inside
+        (b"\x00\x00\x01\x65AB", False),  # a 3-byte start code first
+        (b"\x00\x00\x00\x01\x67AB\x00\x00\x00\x00\x01\x65CD", False),  # trailing_zero_8bits
+        (b"\x00\x00\x00\x01\x65AB\x00", False),  # zero at the end
+        (b"\x00\x00\x00\x01\x00\x00\x00\x01\x65AB", False),  # empty unit
+        (b"\x00\x00\x00\x01", False),
+        (b"\x00\x00\x00\x01\x65AB\x00\x00\x00\x01", False),  # empty last unit
+        (b"\x21\x10\x00\x00\x00\x01\x65AB", False),  # data before the first start code
+    ],
+)
+def test_length_prefix_in_place_matches_the_general_conversion(annexb: bytes, in_place: bool) -> None:
+    buffer = bytearray(annexb)
+    assert length_prefix_in_place(buffer) is in_place
+    if in_place:
+        assert buffer == annexb_to_length_prefixed(annexb)
+
+
+def test_length_prefix_in_place_on_random_access_units() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        # Units of random bytes biased to zeros and ones, so that start codes and zero runs turn up inside them.
+        units = [bytes(rng.choice(b"\x00\x00\x01\x03\x65\xff") for _ in range(rng.randint(0, 12))) for _ in range(3)]
+        codes = (b"\x00\x00\x00\x01",) * 3 + (b"\x00\x00\x01",)
+        annexb = b"".join(rng.choice(codes) + unit for unit in units)
+        buffer = bytearray(annexb)
+        if length_prefix_in_place(buffer):
+            assert buffer == annexb_to_length_prefixed(annexb), annexb
 
 
 def test_unescape_rbsp_removes_emulation_prevention_only() -> None:
@@ -188,8 +223,8 @@ def test_annexb_with_parameter_sets_decodes_alone(tmp_path: Path) -> None:
     source = demux(encode(tmp_path / "in.mp4", ["-c:v", "libx264", "-g", "5", "-bf", "0"], frames=5))
     track = make_video_track("h264", 12800, 0, 0, source.video.extradata, None)
     writer = Fmp4Writer(track)
-    idr = writer.video_sample_data(source.video.packets[0].data)
-    assert idr == source.video.packets[0].data  # AVCC in, AVCC out: no copy
+    idr = bytes(writer.video_sample_data(source.video.packets[0].data))
+    assert idr == source.video.packets[0].data  # AVCC in, AVCC out: unchanged
     annexb = annexb_with_parameter_sets("h264", track.parameter_sets, idr)
     units = split_annexb(annexb)
     assert [h264.nal_type(unit) for unit in units[:2]] == [h264.NAL_SPS, h264.NAL_PPS]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import av
 
 from custom_components.stream.fmp4 import Fmp4Writer, make_audio_track, make_video_track
-from custom_components.stream.media import Sample
+from custom_components.stream.media import Sample, SampleData
 
 SIZE = "160x120"
 FPS = 15
@@ -103,7 +103,7 @@ def demux(path: Path) -> Demuxed:
     return Demuxed(video, audio)
 
 
-def to_samples(packets: list[Packet], normalize: Callable[[bytes], bytes], offset: int) -> list[Sample]:
+def to_samples(packets: list[Packet], normalize: Callable[[bytes], SampleData], offset: int) -> list[Sample]:
     """Samples with each duration taken from the next packet's dts, as the worker computes them."""
     samples: list[Sample] = []
     for index, packet in enumerate(packets):

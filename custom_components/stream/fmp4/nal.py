@@ -72,6 +72,31 @@ def annexb_to_length_prefixed(data: bytes) -> bytes:
     return join_length_prefixed(split_annexb(data))
 
 
+def length_prefix_in_place(buffer: bytearray) -> bool:
+    """Turn an Annex-B access unit whose start codes are all 4 bytes long into 4-byte length-prefixed NAL units by
+    writing each unit's length over its start code: nothing moves, so the scan for start codes is the only per-byte
+    work (cameras and FFmpeg's muxers write 4-byte codes). Same result as `annexb_to_length_prefixed` when True; False,
+    with `buffer` partly rewritten, on anything else (3-byte codes, data before the first code, empty units, zero
+    bytes before a code or at the end), which that function handles."""
+    if not buffer.startswith(LONG_START_CODE):
+        return False
+    find = buffer.find
+    pack_into = _LENGTH.pack_into
+    size = len(buffer)
+    start = 0  # where the current unit's start code begins
+    while True:
+        found = find(START_CODE, start + 4)  # the last 3 bytes of the next 4-byte start code
+        end = size if found < 0 else found - 1
+        # The unit must not be empty nor end in a zero (a trailing_zero_8bits, or a 3-byte code's neighbour), and
+        # the next code must have its leading zero byte.
+        if end <= start + 4 or buffer[end - 1] == 0 or (found >= 0 and buffer[end] != 0):
+            return False
+        pack_into(buffer, start, end - start - 4)
+        if found < 0:
+            return True
+        start = end
+
+
 def split_nal_units(data: bytes, length_size: int = 4) -> list[bytes]:
     """NAL units of either framing: Annex-B when `data` starts with a start code, else length-prefixed."""
     return split_annexb(data) if is_annexb(data) else split_length_prefixed(data, length_size)

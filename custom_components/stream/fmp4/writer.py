@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Buffer, Sequence
 
-from ..media import Sample
+from ..media import Sample, SampleData
 from .aac import strip_adts
 from .moof import build_fragment
 from .moov import build_init_segment
-from .nal import LONG_START_CODE, annexb_to_length_prefixed, is_annexb, join_length_prefixed, split_length_prefixed
+from .nal import (
+    LONG_START_CODE,
+    annexb_to_length_prefixed,
+    is_annexb,
+    join_length_prefixed,
+    length_prefix_in_place,
+    split_length_prefixed,
+)
 from .tracks import AudioTrack, VideoTrack, make_audio_track, make_video_track
 
 __all__ = ["Fmp4Writer", "make_audio_track", "make_video_track"]
@@ -22,6 +29,7 @@ class Fmp4Writer:
         self._audio = audio
         self._inits: dict[int, bytes] = {}
         self._codecs = ",".join(track.codec_string for track in (video, audio) if track is not None)
+        self._strip_adts = audio is not None and audio.codec == "aac"  # looked up per audio packet
 
     @property
     def video(self) -> VideoTrack:
@@ -54,19 +62,25 @@ class Fmp4Writer:
             raise ValueError("Audio samples given to a writer without an audio track")
         return build_fragment(sequence_number, video, audio)
 
-    def video_sample_data(self, packet_data: bytes) -> bytes:
-        """A demuxed video packet as 4-byte length-prefixed NAL units."""
+    def video_sample_data(self, packet_data: Buffer) -> SampleData:
+        """A demuxed video packet (bytes, or the PyAV packet itself) as 4-byte length-prefixed NAL units."""
+        # The packet's one copy; the common Annex-B access unit (4-byte start codes) is rewritten in it in place.
+        data = bytearray(packet_data)
+        annexb = data.startswith(LONG_START_CODE)
+        if annexb and length_prefix_in_place(data):
+            return data
         length_size = self._video.packet_nal_length_size
+        if length_size == 4 and not annexb:
+            return data  # already AVCC/HVCC: untouched
+        raw = packet_data if isinstance(packet_data, bytes) else bytes(packet_data)
         if length_size == 0:
             # Streams without avcC/hvcC extradata (TS, RTSP) deliver start codes; anything else is taken as AVCC.
-            return annexb_to_length_prefixed(packet_data) if is_annexb(packet_data) else packet_data
-        if packet_data.startswith(LONG_START_CODE):
+            return annexb_to_length_prefixed(raw) if is_annexb(raw) else raw
+        if raw.startswith(LONG_START_CODE):
             # A 4-byte length of 1 would be a NAL unit without payload, so this is Annex-B despite the extradata.
-            return annexb_to_length_prefixed(packet_data)
-        if length_size == 4:
-            return packet_data
-        return join_length_prefixed(split_length_prefixed(packet_data, length_size))
+            return annexb_to_length_prefixed(raw)
+        return join_length_prefixed(split_length_prefixed(raw, length_size))
 
     def audio_sample_data(self, packet_data: bytes) -> bytes:
         """A demuxed audio packet as a raw frame (the ADTS header removed when there is one)."""
-        return strip_adts(packet_data) if self._audio is not None and self._audio.codec == "aac" else packet_data
+        return strip_adts(packet_data) if self._strip_adts else packet_data

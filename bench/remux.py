@@ -39,17 +39,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import gc
 import json
 import logging
 import os
 import shlex
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -66,23 +63,29 @@ if str(PROJECT_DIR) not in sys.path:
 
 # The built-in's classes are bound here, at import, before our integration's takeover points the built-in module's
 # `Stream` name at ours.
-from homeassistant import const as ha_const  # noqa: E402
-from homeassistant import loader  # noqa: E402
 from homeassistant.components.camera.prefs import DynamicStreamSettings  # noqa: E402
-from homeassistant.components.http import config as http_config  # noqa: E402
 from homeassistant.components.stream import Stream as BuiltinStream  # noqa: E402
 from homeassistant.components.stream import core as builtin_core  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
-from homeassistant.setup import async_setup_component  # noqa: E402
-from pytest_homeassistant_custom_component.common import async_test_home_assistant  # noqa: E402
 
+from bench.common import (  # noqa: E402
+    LogCapture,
+    fmt,
+    free_port,
+    home_assistant,
+    load_average,
+    now_iso,
+    quiet_startup_logging,
+    ratio,
+    versions,
+    write_report,
+)
 from custom_components.stream.core import Stream as OurStream  # noqa: E402
 from custom_components.stream.media import Part as OurPart  # noqa: E402
 from custom_components.stream.media import Segment as OurSegment  # noqa: E402
 from custom_components.stream.settings import settings_from_config  # noqa: E402
 
 CACHE_DIR = PROJECT_DIR / "bench" / ".cache"
-RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 
 CPU_TARGET_RATIO = 0.6
 SEGMENT_DURATION = 6.0  # both integrations' default
@@ -271,57 +274,6 @@ class Builtin:
         self._counter = None
 
 
-class LogCapture(logging.Handler):
-    """Keeps both integrations' warnings and errors (with tracebacks) for the report instead of printing them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
-        for name in ("custom_components.stream", "homeassistant.components.stream"):
-            logger = logging.getLogger(name)
-            logger.addHandler(self)
-            logger.propagate = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def take_unexpected(self) -> list[str]:
-        """Everything logged since the last call except the expected end-of-stream error."""
-        records, self.records = self.records, []
-        return [self.format(record) for record in records if EXPECTED_END not in record.getMessage()]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def home_assistant() -> AsyncIterator[HomeAssistant]:
-    """A real Home Assistant instance with `http` (on a free loopback port) and our `stream` set up."""
-    with tempfile.TemporaryDirectory(prefix="bench-ha-") as config_dir:
-        async with async_test_home_assistant(config_dir=config_dir) as hass:
-            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # the test instance hides custom integrations
-            http_conf = {"http": {"server_host": "127.0.0.1", "server_port": _free_port()}}
-            try:
-                if not await async_setup_component(hass, "http", http_conf):
-                    raise RuntimeError("http did not set up")
-                if (http_store := hass.data.get(http_config.DATA_STORE)) is not None:
-                    # A YAML http config is a trial that, unconfirmed, "restarts" Home Assistant after 5 minutes.
-                    http_store.async_cancel_revert()
-                if not await async_setup_component(hass, "stream", {"stream": {}}):
-                    raise RuntimeError("our stream integration did not set up")
-                integration = await loader.async_get_integration(hass, "stream")
-                if integration.is_built_in:
-                    raise RuntimeError("Home Assistant set up its built-in stream, not ours")
-                yield hass
-            finally:
-                await hass.async_stop(force=True)
-
-
 # -- one run -----------------------------------------------------------------------------------------------------------
 
 
@@ -450,12 +402,15 @@ def source_for(path: Path, config: Config) -> AbstractAsyncContextManager[str]:
 
 
 @asynccontextmanager
-async def paced_source(path: Path, audio_pes: str) -> AsyncIterator[str]:
-    """A `tcp://` URL where `ffmpeg -re` serves `path` in real time, like a camera; its CPU is not ours to count."""
-    port = _free_port()
+async def paced_source(path: Path, audio_pes: str, *, loop: bool = False) -> AsyncIterator[str]:
+    """A `tcp://` URL where `ffmpeg -re` serves `path` in real time, like a camera; its CPU is not ours to count.
+    With `loop` the file starts over at its end, timestamps running on (until the context exits)."""
+    port = free_port()
     pes = ("-pes_payload_size", "0") if audio_pes == "frame" else ()
     server = await asyncio.create_subprocess_exec(
-        *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", str(path)),
+        *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"),
+        *(("-stream_loop", "-1") if loop else ()),
+        *("-i", str(path)),
         *("-map", "0", "-c", "copy", *pes, "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"),
     )
     try:
@@ -488,7 +443,7 @@ async def cpu_pass(config: Config, inputs: dict[str, Path]) -> tuple[dict[Key, l
     """Every (codec, part) pair, both implementations interleaved, `repeat` times."""
     results: dict[Key, list[RunResult]] = {}
     warnings: list[str] = []
-    logs = LogCapture()
+    logs = LogCapture(expected=(EXPECTED_END,))
     impls: list[Implementation] = [Ours(), Builtin()]
     limit_s = _run_timeout(config.duration)
     async with home_assistant() as hass:
@@ -515,7 +470,7 @@ async def cpu_pass(config: Config, inputs: dict[str, Path]) -> tuple[dict[Key, l
                         print(
                             f"  run {rep + 1}/{config.repeat} {codec} part {part:g} s {impl.name:8}: "
                             f"CPU {result.cpu_s / config.duration:.5f} s/media s "
-                            f"(steady {_fmt(result.steady_cpu_per_media_s, '.5f')}), wall {result.wall_s:.2f} s, "
+                            f"(steady {fmt(result.steady_cpu_per_media_s, '.5f')}), wall {result.wall_s:.2f} s, "
                             f"{result.parts} parts ({result.part_seconds:.2f} s)",
                             flush=True,
                         )
@@ -525,7 +480,7 @@ async def cpu_pass(config: Config, inputs: dict[str, Path]) -> tuple[dict[Key, l
 
 async def memory_probe(impl_name: str, source: Path, part_target: float, duration: int) -> dict[str, float | None]:
     """In a fresh process: a warm-up run, an untraced run for RSS growth, a tracemalloc run."""
-    logs = LogCapture()
+    logs = LogCapture(expected=(EXPECTED_END,))
     impl: Implementation = Ours() if impl_name == "ours" else Builtin()
     limit_s = _run_timeout(duration)
     async with home_assistant() as hass:
@@ -579,16 +534,6 @@ def _mib(value: float | None) -> float | None:
     return None if value is None else value / 2**20
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
-def _ratio(ours: float | None, builtin: float | None) -> str:
-    if ours is None or builtin is None or builtin <= 0:
-        return "n/a"
-    return f"{ours / builtin:.2f}x"
-
-
 def summarize(
     config: Config,
     results: dict[Key, list[RunResult]],
@@ -622,24 +567,24 @@ def summarize(
                 warnings += _sanity(codec, part, impl, row=row, runs=runs, duration=config.duration)
                 lines.append(
                     f"| {codec} | {part:g} | {impl} | {row.cpu:.5f} | {' '.join(f'{c:.5f}' for c in cpu_runs)} "
-                    f"| {_fmt(row.steady, '.5f')} | {row.wall:.2f} | {_fmt(row.py_mib, '.1f')} "
-                    f"| {_fmt(row.rss_mib, '.1f')} | {row.parts:g} | {row.part_seconds:.2f} | |"
+                    f"| {fmt(row.steady, '.5f')} | {row.wall:.2f} | {fmt(row.py_mib, '.1f')} "
+                    f"| {fmt(row.rss_mib, '.1f')} | {row.parts:g} | {row.part_seconds:.2f} | |"
                 )
             ours, builtin = rows["ours"], rows["built-in"]
-            ratio = ours.cpu / builtin.cpu if builtin.cpu > 0 else float("inf")
+            cpu_ratio = ours.cpu / builtin.cpu if builtin.cpu > 0 else float("inf")
             # A ratio only counts when both workers remuxed the whole input without unexpected errors.
             sound = all(
                 run.parts > 0 and run.ended and not run.problems
                 for impl in IMPLEMENTATIONS
                 for run in results[(codec, part, impl)]
             )
-            verdict = "INVALID" if not sound else "PASS" if ratio <= CPU_TARGET_RATIO else "FAIL"
+            verdict = "INVALID" if not sound else "PASS" if cpu_ratio <= CPU_TARGET_RATIO else "FAIL"
             verdicts.append(verdict)
             lines.append(
-                f"| {codec} | {part:g} | **ours/built-in** | **{ratio:.2f}x** | "
-                f"| {_ratio(ours.steady, builtin.steady)} | {_ratio(ours.wall, builtin.wall)} "
-                f"| {_ratio(ours.py_mib, builtin.py_mib)} | {_ratio(ours.rss_mib, builtin.rss_mib)} "
-                f"| {_ratio(ours.parts, builtin.parts)} | "
+                f"| {codec} | {part:g} | **ours/built-in** | **{cpu_ratio:.2f}x** | "
+                f"| {ratio(ours.steady, builtin.steady)} | {ratio(ours.wall, builtin.wall)} "
+                f"| {ratio(ours.py_mib, builtin.py_mib)} | {ratio(ours.rss_mib, builtin.rss_mib)} "
+                f"| {ratio(ours.parts, builtin.parts)} | "
                 f"| **{verdict}** (<= {CPU_TARGET_RATIO}x) |"
             )
     overall = "INVALID" if "INVALID" in verdicts else "FAIL" if "FAIL" in verdicts else "PASS"
@@ -663,22 +608,16 @@ def _sanity(codec: str, part: float, impl: str, *, row: Row, runs: list[RunResul
     return warnings
 
 
-def _versions() -> str:
-    import av  # heavy: only the report needs its version
-
-    return f"Python {sys.version.split()[0]}, Home Assistant {ha_const.__version__}, PyAV {av.__version__}"
-
-
 def report(config: Config, argv: Sequence[str], table: str, *, overall: str, warnings: list[str], load: str) -> str:
     specs = [config.spec(codec) for codec in config.codecs]
     lines = [
-        f"# Remux benchmark {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"# Remux benchmark {now_iso()}",
         "",
         f"Command: `{shlex.join(['python', 'bench/remux.py', *argv])}`  ",
         f"Inputs: {'; '.join(spec.describe() for spec in specs)}  ",
         f"Runs: {config.repeat} per implementation, interleaved, medians; segment target {SEGMENT_DURATION:g} s; "
         f"source {'served in real time by ffmpeg -re over TCP' if config.live else 'file read at full speed'}  ",
-        f"Machine: {os.cpu_count()} CPUs, load average {load}; {_versions()}",
+        f"Machine: {os.cpu_count()} CPUs, load average {load}; {versions()}",
         "",
         table,
         "",
@@ -692,10 +631,6 @@ def report(config: Config, argv: Sequence[str], table: str, *, overall: str, war
     if warnings:
         lines += ["", "## Warnings", "", *(f"- {warning}" for warning in warnings)]
     return "\n".join(lines) + "\n"
-
-
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 # -- command line ------------------------------------------------------------------------------------------------------
@@ -737,9 +672,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> int:
     args = _parse(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s: %(message)s")
-    # Start-up chatter of a bare Home Assistant in a sandbox ("custom integration", "no IPv4", "no zlib_ng").
-    for name in ("homeassistant.loader", "homeassistant.components.network", "aiohttp_fast_zlib"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    quiet_startup_logging()
     if args.memory_probe:
         values = asyncio.run(memory_probe(args.memory_probe, args.source, args.parts[0], args.duration))
         print(MEMORY_MARKER + json.dumps(values), flush=True)
@@ -749,7 +682,7 @@ def main(argv: Sequence[str]) -> int:
         args.duration, args.repeat, args.codecs, args.parts, not args.no_memory, args.audio_pes, live=args.live
     )
     inputs = {codec: ensure_input(config.spec(codec)) for codec in config.codecs}
-    load_before = _load()
+    load_before = load_average()
     print(f"CPU pass: {config.repeat} x {len(config.codecs)} codecs x {len(config.parts)} part targets x 2", flush=True)
     results, warnings = asyncio.run(cpu_pass(config, inputs))
     memory: dict[Key, dict[str, float | None]] = {}
@@ -763,18 +696,16 @@ def main(argv: Sequence[str]) -> int:
                     )
     table, overall = summarize(config, results, memory, warnings)
     text = report(
-        config, argv, table, overall=overall, warnings=warnings, load=f"{load_before} before, {_load()} after"
+        config, argv, table, overall=overall, warnings=warnings, load=f"{load_before} before, {load_average()} after"
     )
     print()
     print(text)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(
+    suffixes = [
         name
         for name, on in (("-quick", args.quick), ("-live", args.live), ("-packed", args.audio_pes == "packed"))
         if on
-    )
-    path = RESULTS_DIR / f"remux-{datetime.date.today().isoformat()}{suffix}.md"
-    path.write_text(text)
+    ]
+    path = write_report("remux", suffixes, text)
     print(f"Written to {path.relative_to(PROJECT_DIR)}")
     return 0 if overall == "PASS" else 1
 

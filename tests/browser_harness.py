@@ -51,6 +51,8 @@ CHROMIUM_FLAGS: tuple[str, ...] = (
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
     # WebRTC tests run on a private loopback: let Chromium offer loopback host candidates, unobfuscated by mDNS.
+    # It offers them only to a page granted camera or microphone permission (otherwise only the default route's
+    # address, and the private loopback has no route): `await context.grant_permissions(["camera", "microphone"])`.
     "--allow-loopback-in-peer-connection",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 )

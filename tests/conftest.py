@@ -21,6 +21,8 @@ pytest_plugins = [
     "tests.plugins.browser",
     "tests.plugins.turn",
     "tests.plugins.streams",
+    "tests.plugins.cameras",
+    "tests.plugins.webrtc",
 ]
 
 

@@ -72,6 +72,9 @@ async def test_valid_config(hass: HomeAssistant, conf: dict[str, object], expect
         ({"segment_duration": 11}, "segment_duration must be between 2 and 10 seconds"),
         ({"part_duration": "fast"}, "part_duration"),
         ({"ll_hls": "sometimes"}, "ll_hls"),
+        ({"webrtc": "maybe"}, "webrtc"),
+        ({"webrtc_max_sessions": 0}, "webrtc_max_sessions must be between 1 and 100"),
+        ({"webrtc_max_sessions": 101}, "webrtc_max_sessions must be between 1 and 100"),
     ],
 )
 async def test_invalid_config_fails_setup_naming_the_key(

@@ -6,10 +6,12 @@ buffer feeds the recorder and snapshots. This module is the public API other Hom
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.config_entries import SOURCE_IMPORT, ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -23,6 +25,8 @@ from .const import (
     CONF_EXTRA_PART_WAIT_TIME,
     CONF_RTSP_TRANSPORT,
     CONF_USE_WALLCLOCK_AS_TIMESTAMPS,
+    CONF_WEBRTC,
+    CONF_WEBRTC_MAX_SESSIONS,
     DOMAIN,
     FORMAT_CONTENT_TYPE,
     HLS_PROVIDER,
@@ -68,6 +72,8 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 DATA_UNDO_TAKEOVER = "undo_takeover"
+DATA_CONFIG = "config"  # the validated `stream:` section, for diagnostics
+DATA_WEBRTC = "webrtc_provider"
 
 
 def create_stream(
@@ -106,17 +112,24 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     from .hls import async_register_hls_views
     from .takeover import take_over_builtin
 
-    conf: dict[str, Any] = config.get(DOMAIN) or {}
+    conf: dict[str, Any] = DOMAIN_SCHEMA(config.get(DOMAIN) or {})
     hass.data[DOMAIN] = {
         ATTR_ENDPOINTS: {HLS_PROVIDER: "/api/hls/{}/master_playlist.m3u8"},
         ATTR_STREAMS: [],
         ATTR_SETTINGS: settings_from_config(conf),
+        DATA_CONFIG: conf,
     }
     _quiet_ffmpeg_logging()
     async_register_hls_views(hass)
     hass.data[DOMAIN][DATA_UNDO_TAKEOVER] = take_over_builtin({"create_stream": create_stream, "Stream": Stream})
+    if conf[CONF_WEBRTC]:
+        # aiortc takes a while to import: not on the event loop.
+        webrtc = await hass.async_add_import_executor_job(importlib.import_module, f"{__name__}.webrtc")
+        hass.data[DOMAIN][DATA_WEBRTC] = webrtc.async_setup_webrtc(hass, conf[CONF_WEBRTC_MAX_SESSIONS])
 
     async def shutdown(event: Event) -> None:
+        if (provider := hass.data[DOMAIN].get(DATA_WEBRTC)) is not None:
+            await provider.async_shutdown()
         streams: list[Stream] = hass.data[DOMAIN][ATTR_STREAMS]
         for stream in streams:
             await stream.shutdown()
@@ -128,6 +141,21 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, shutdown)
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, undo_takeover)
+    if not hass.config_entries.async_entries(DOMAIN, include_ignore=True):
+        # The entry only makes Home Assistant offer "Download diagnostics"; everything else comes from YAML.
+        hass.async_create_task(
+            hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_IMPORT}, data={}),
+            f"{DOMAIN} config entry for diagnostics",
+        )
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Nothing to do: `async_setup` set everything up; the entry exists for its diagnostics."""
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     return True
 
 

@@ -12,6 +12,8 @@ ATTR_STREAMS: Final = "streams"
 
 HLS_PROVIDER: Final = "hls"
 RECORDER_PROVIDER: Final = "recorder"
+WEBRTC_PROVIDER: Final = "webrtc"  # holds the stream while live (WebRTC) viewers watch
+SIGNAL_LIVE_SOURCE: Final = "stream_live_source"  # dispatcher: (Stream, SourceInfo) when a stream's codecs are known
 OUTPUT_FORMATS: Final = [HLS_PROVIDER]
 FORMAT_CONTENT_TYPE: Final = {HLS_PROVIDER: "application/vnd.apple.mpegurl"}
 
@@ -41,6 +43,8 @@ STREAM_RESTART_RESET_TIME: Final = 300
 CONF_LL_HLS: Final = "ll_hls"
 CONF_PART_DURATION: Final = "part_duration"
 CONF_SEGMENT_DURATION: Final = "segment_duration"
+CONF_WEBRTC: Final = "webrtc"  # our own: offer WebRTC (aiortc) for stream cameras
+CONF_WEBRTC_MAX_SESSIONS: Final = "webrtc_max_sessions"  # our own: concurrent WebRTC sessions per camera
 
 ATTR_PREFER_TCP: Final = "prefer_tcp"
 CONF_RTSP_TRANSPORT: Final = "rtsp_transport"
@@ -64,6 +68,9 @@ MIN_PART_DURATION: Final = 0.2
 MAX_PART_DURATION: Final = 1.5
 MIN_SEGMENT_DURATION: Final = 2.0
 MAX_SEGMENT_DURATION: Final = 10.0
+DEFAULT_WEBRTC: Final = True
+DEFAULT_WEBRTC_MAX_SESSIONS: Final = 10
+MAX_WEBRTC_MAX_SESSIONS: Final = 100
 
 # Worker restart back-off: doubles from the first delay, capped, reset after a healthy run.
 RETRY_FIRST_DELAY: Final = 1.0

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .backoff import Backoff
 from .const import (
@@ -22,13 +23,16 @@ from .const import (
     OUTPUT_IDLE_TIMEOUT,
     OUTPUT_STARTUP_TIMEOUT,
     RECORDER_PROVIDER,
+    SIGNAL_LIVE_SOURCE,
+    WEBRTC_PROVIDER,
 )
 from .diagnostics_data import Diagnostics
 from .exceptions import StreamWorkerError
+from .live import LiveFeed, LiveViewer, SourceInfo
 from .media import MediaBuffer, Part, SegmentHeader
 from .options import source_open_options
 from .outputs import IdleTimer, StreamOutput
-from .redact import redact_credentials
+from .redact import redact_credentials, redact_text
 from .segmenter import StreamTimeline
 from .settings import StreamSettings
 from .snapshot import KeyframeConverter
@@ -70,6 +74,8 @@ class Stream:
         self._diagnostics = Diagnostics()
         self._backoff = Backoff()
         self._keyframe_converter = KeyframeConverter(hass)
+        self.live = LiveFeed(self._call_soon)
+        self.live.add_source_listener(self._on_live_source)
         self._thread: threading.Thread | None = None
         self._thread_quit = threading.Event()
         self._run_quit = threading.Event()  # ends the current run only (update_source restarts at once)
@@ -123,6 +129,26 @@ class Stream:
         if not self._outputs:
             await self.stop()
 
+    @callback
+    def add_live_viewer(self) -> LiveViewer:
+        """A live (WebRTC) viewer: keeps the stream up until it is removed; call `start()` to make sure it runs."""
+        output = self.add_provider(WEBRTC_PROVIDER)
+        output.idle_timer.hold()
+        output.set_viewer_counter(lambda: self.live.viewer_count)
+        return self.live.add_viewer()
+
+    @callback
+    def remove_live_viewer(self, viewer: LiveViewer) -> None:
+        """The viewer left; with no viewer left the live output idles out like any other."""
+        self.live.remove_viewer(viewer)
+        if not self.live.viewer_count and (output := self._outputs.get(WEBRTC_PROVIDER)) is not None:
+            output.awake()
+
+    @callback
+    def _on_live_source(self, source: SourceInfo) -> None:
+        """Tell the WebRTC provider what the camera sends (it stops offering WebRTC for H.265 or B-frames)."""
+        async_dispatcher_send(self.hass, SIGNAL_LIVE_SOURCE, self, source)
+
     def check_idle(self) -> None:
         """Forget the access token once every output is idle (its URLs stop working)."""
         if all(output.idle for output in self._outputs.values()):
@@ -136,6 +162,11 @@ class Stream:
     def stream_settings(self) -> StreamSettings:
         return self._stream_settings
 
+    @property
+    def label(self) -> str | None:
+        """What the creator named the stream (camera: its entity id)."""
+        return self._stream_label
+
     # -- availability -------------------------------------------------------------------------------------------
 
     @property
@@ -148,6 +179,9 @@ class Stream:
 
     @callback
     def _set_available(self, available: bool) -> None:
+        if not available:
+            # Live viewers cannot wait out the back-off: they end and the frontend falls back or retries.
+            self.live.close(redact_credentials(self._last_error or "Stream unavailable"))
         if available != self._available:
             self._available = available
             if self._update_callback is not None:
@@ -193,6 +227,7 @@ class Stream:
             output.cleanup()
         self._outputs = {}
         self.access_token = None
+        self.live.close()
 
     async def _stop_worker(self) -> None:
         thread = self._thread
@@ -225,6 +260,7 @@ class Stream:
                 on_keyframe=self._keyframe_converter.on_keyframe,
                 quit=run_quit,
                 stats=self._stats,
+                live=self.live,
             )
             error: str | None = None
             try:
@@ -239,7 +275,8 @@ class Stream:
                 break
             if run_quit.is_set() and error is None:
                 continue  # update_source: restart now
-            self._on_failure(error or "Stream ended", time.monotonic() - started, thread_quit)
+            # FFmpeg's messages may quote the source: no credential reaches the log or the diagnostics.
+            self._on_failure(redact_text(error or "Stream ended", run.source), time.monotonic() - started, thread_quit)
 
     def _on_failure(self, error: str, run_seconds: float, thread_quit: threading.Event) -> None:
         """Mark unavailable, log once per distinct failure, wait out the back-off (or a source update)."""
@@ -304,9 +341,12 @@ class Stream:
     # -- diagnostics --------------------------------------------------------------------------------------------
 
     def get_diagnostics(self) -> dict[str, Any]:
-        """What this stream is doing, with no secrets."""
+        """What this stream is doing, with no secrets (no credential of the source, no access token)."""
         stats = self._stats
+        rates = stats.rates.read()
         data = self._diagnostics.as_dict()
+        if (last_error := data.get("last_error")) is not None:
+            data["last_error"] = redact_text(last_error, self.source)  # already redacted; the source may be new
         data.update(
             source=redact_credentials(self.source),
             available=self._available,
@@ -316,7 +356,10 @@ class Stream:
             video_codec=stats.video_codec,
             audio_codec=stats.audio_codec,
             resolution=f"{stats.width}x{stats.height}" if stats.width else None,
-            outputs=sorted(self._outputs),
+            fps=rates.fps,
+            bitrate=rates.bitrate,
+            keyframe_interval=rates.keyframe_interval,
+            outputs={name: {"idle": out.idle, "viewers": out.viewers} for name, out in sorted(self._outputs.items())},
             segments=len(self._buffer.segments),
             buffered_bytes=self._buffer.memory_size(),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,11 @@ from .settings import StreamSettings
 
 if TYPE_CHECKING:
     from homeassistant.components.camera.prefs import DynamicStreamSettings
+
+# A client counts as a viewer for this long after its last request (HLS players ask every part or segment).
+VIEWER_WINDOW = 10.0
+# Clients remembered per output at most, so requests from many addresses cannot grow memory.
+MAX_REMEMBERED_CLIENTS = 256
 
 
 class IdleTimer:
@@ -49,6 +55,12 @@ class IdleTimer:
         self._cancel()
 
     @callback
+    def hold(self) -> None:
+        """Somebody is watching without requesting media (a live viewer): not idle until `awake()` again."""
+        self.idle = False
+        self._cancel()
+
+    @callback
     def fire(self) -> None:
         self._unsub = None
         self.idle = True
@@ -62,6 +74,30 @@ class IdleTimer:
         if self._unsub is not None:
             self._unsub()
             self._unsub = None
+
+
+class RecentClients:
+    """The distinct clients seen in the last `VIEWER_WINDOW` seconds (event loop only)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last_seen: dict[str, float] = {}  # ordered oldest first: a client seen again moves to the end
+
+    def saw(self, client: str) -> None:
+        self._last_seen.pop(client, None)
+        self._last_seen[client] = self._clock()
+        self._forget_expired()
+        if len(self._last_seen) > MAX_REMEMBERED_CLIENTS:
+            del self._last_seen[next(iter(self._last_seen))]
+
+    def count(self) -> int:
+        self._forget_expired()
+        return len(self._last_seen)
+
+    def _forget_expired(self) -> None:
+        horizon = self._clock() - VIEWER_WINDOW
+        while self._last_seen and next(iter(self._last_seen.values())) < horizon:
+            del self._last_seen[next(iter(self._last_seen))]
 
 
 class StreamOutput:
@@ -80,10 +116,29 @@ class StreamOutput:
         self.buffer = buffer
         self.stream_settings = stream_settings
         self.dynamic_stream_settings = dynamic_stream_settings
+        self._recent_clients = RecentClients()
+        self._viewer_counter: Callable[[], int] | None = None
 
     @property
     def name(self) -> str:
         return self._name
+
+    @callback
+    def saw_client(self, client: str) -> None:
+        """A request for media from `client` (an HLS player); it counts as a viewer for a while."""
+        self._recent_clients.saw(client)
+
+    @callback
+    def set_viewer_counter(self, counter: Callable[[], int]) -> None:
+        """For outputs whose viewers hold sessions rather than send requests (WebRTC): `viewers` asks `counter`."""
+        self._viewer_counter = counter
+
+    @property
+    def viewers(self) -> int:
+        """How many are watching: the counter's answer, else the distinct clients of the last seconds."""
+        if self._viewer_counter is not None:
+            return self._viewer_counter()
+        return self._recent_clients.count()
 
     @property
     def idle(self) -> bool:

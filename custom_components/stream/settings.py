@@ -12,12 +12,17 @@ from .const import (
     CONF_LL_HLS,
     CONF_PART_DURATION,
     CONF_SEGMENT_DURATION,
+    CONF_WEBRTC,
+    CONF_WEBRTC_MAX_SESSIONS,
     DEFAULT_LL_HLS,
     DEFAULT_PART_DURATION,
     DEFAULT_SEGMENT_DURATION,
+    DEFAULT_WEBRTC,
+    DEFAULT_WEBRTC_MAX_SESSIONS,
     DOMAIN,
     MAX_PART_DURATION,
     MAX_SEGMENT_DURATION,
+    MAX_WEBRTC_MAX_SESSIONS,
     MIN_PART_DURATION,
     MIN_SEGMENT_DURATION,
     SEGMENT_DURATION_ADJUSTER,
@@ -45,6 +50,15 @@ DOMAIN_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_PART_DURATION, default=DEFAULT_PART_DURATION): _in_range(
             CONF_PART_DURATION, MIN_PART_DURATION, MAX_PART_DURATION
+        ),
+        vol.Optional(CONF_WEBRTC, default=DEFAULT_WEBRTC): cv.boolean,
+        vol.Optional(CONF_WEBRTC_MAX_SESSIONS, default=DEFAULT_WEBRTC_MAX_SESSIONS): vol.All(
+            vol.Coerce(int),
+            vol.Range(
+                min=1,
+                max=MAX_WEBRTC_MAX_SESSIONS,
+                msg=f"{CONF_WEBRTC_MAX_SESSIONS} must be between 1 and {MAX_WEBRTC_MAX_SESSIONS}",
+            ),
         ),
     },
     extra=vol.ALLOW_EXTRA,

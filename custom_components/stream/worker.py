@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, cast
@@ -17,16 +17,18 @@ from .exceptions import StreamClientError, StreamEndedError, StreamWorkerError
 from .redact import redact_text
 from .segmenter import PartSink, Segmenter, StreamTimeline
 from .settings import StreamSettings, non_ll_hls_settings
+from .stream_stats import MediaRateMeter
 from .timestamps import TimestampValidator, Verdict
 
 if TYPE_CHECKING:
     import av
     from av.audio.codeccontext import AudioCodecContext
     from av.container import InputContainer
-    from av.packet import Packet
     from av.stream import Stream as AvStream
+    from av.video.codeccontext import VideoCodecContext
 
     from .fmp4.writer import Fmp4Writer
+    from .live import LiveFeed
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class WorkerStats:
     height: int = 0
     packets: int = 0
     discontinuities: int = 0
+    rates: MediaRateMeter = field(default_factory=MediaRateMeter)  # fps, bitrate, keyframe interval
 
 
 @dataclass(slots=True)
@@ -62,6 +65,7 @@ class WorkerRun:
     on_keyframe: Callable[[str, bytes | None, bytes], None]  # (codec, extradata, packet data), for snapshots
     quit: threading.Event
     stats: WorkerStats = field(default_factory=WorkerStats)
+    live: LiveFeed | None = None  # frames for live (WebRTC) viewers, straight from the demuxer
 
 
 def open_source(source: str, options: dict[str, str]) -> InputContainer:
@@ -95,21 +99,26 @@ def run_worker(run: WorkerRun) -> None:
         container.close()
 
 
-def _timescale(time_base: object) -> tuple[int, Callable[[int], int]]:
-    """The track timescale for a stream time base, and the conversion of its timestamps into it."""
+def _timescale(time_base: object) -> tuple[int, Callable[[int], int] | None]:
+    """The track timescale for a stream time base, and the conversion of its timestamps into it (None when they
+    are in it already, as with the usual 1/90000: no call per packet)."""
     numerator, denominator = getattr(time_base, "numerator", 0), getattr(time_base, "denominator", 0)
     if not numerator or not denominator:
         raise StreamWorkerError("Stream has no time base")
     time_base = Fraction(numerator, denominator)
     if time_base.numerator == 1:
-        return time_base.denominator, lambda ts: ts
+        return time_base.denominator, None
     return 90000, lambda ts: round(ts * time_base * 90000)
 
 
 def _remux(container: InputContainer, run: WorkerRun) -> None:
+    import av
+
     from .fmp4.writer import Fmp4Writer, make_audio_track, make_video_track
 
     stats = run.stats
+    rates = stats.rates
+    rates.new_run()
     stats.container_format = container.format.name
     if not container.streams.video:
         raise StreamWorkerError("Stream has no video")
@@ -118,19 +127,25 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
     if video_codec is None:
         raise StreamWorkerError(f"Video codec {video.codec_context.name} is not supported (H.264 or H.265 only)")
     stats.video_codec = video_codec
+    # The camera's audio goes to live viewers whatever its codec (G.711 passes through to WebRTC); HLS carries it
+    # only when fMP4 can (`audio`).
+    source_audio: AvStream | None = container.streams.audio[0] if container.streams.audio else None
     audio: AvStream | None = None
-    if container.streams.audio and container.streams.audio[0].codec_context.name in AUDIO_CODECS:
-        audio = container.streams.audio[0]
+    if source_audio is not None and source_audio.codec_context.name in AUDIO_CODECS:
+        audio = source_audio
         stats.audio_codec = audio.codec_context.name
-    elif container.streams.audio:
-        _LOGGER.debug("Audio codec %s is not carried in HLS", container.streams.audio[0].codec_context.name)
+    elif source_audio is not None:
+        _LOGGER.debug("Audio codec %s is not carried in HLS", source_audio.codec_context.name)
 
     settings = run.settings
     if "hls" in container.format.name.split(","):
         settings = non_ll_hls_settings()  # an HLS input cannot feed shorter parts than its own segments
 
     video_scale, to_video_ticks = _timescale(video.time_base)
-    audio_scale, to_audio_ticks = _timescale(audio.time_base) if audio is not None else (0, lambda ts: ts)
+    audio_scale, to_audio_ticks = _timescale(source_audio.time_base) if source_audio is not None else (0, None)
+    live = run.live
+    if live is not None:
+        _start_live_run(live, video, video_codec, video_scale, source_audio, audio_scale)
     video_check = TimestampValidator(video_scale)
     audio_check = TimestampValidator(audio_scale or 1)
 
@@ -178,29 +193,53 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
     last_audio_dts: int | None = None
 
     started = False
-    streams: list[AvStream] = [video] if audio is None else [video, audio]
-    for packet in _packets(container, streams):
-        if run.quit.is_set():
+    carry_audio = False  # writer.has_audio, once there is a writer
+    quit_requested = run.quit.is_set
+    on_packet = rates.on_packet
+    streams: list[AvStream] = [video] if source_audio is None else [video, source_audio]
+    demux = container.demux(*streams)
+    ended = False
+    # The hot loop: every call and copy here happens for every packet, so the common path does only what it must.
+    while True:
+        try:
+            packet = next(demux)
+        except StopIteration:
+            ended = True
+            break
+        except av.FFmpegError as err:
+            raise StreamWorkerError(f"Error demuxing stream ({err.strerror or err})") from None
+        if packet.size == 0:
+            continue  # the flush packets at the end
+        if quit_requested():
             break
         stats.packets += 1
         is_video = packet.stream is video
-        check = video_check if is_video else audio_check
-        raw_dts = packet.dts
-        keyframe = bool(packet.is_keyframe) if is_video else True
-        if raw_dts is None and is_video and keyframe and segmenter is None:
-            raw_dts = packet.pts if packet.pts is not None else 0  # a first keyframe without dts still starts
-        elif raw_dts is None and not is_video and last_audio_dts is not None:
-            if not audio_frame_ticks:
-                audio_frame_ticks = _adts_frame_ticks(bytes(packet), audio_scale)
-            if audio_frame_ticks:
-                raw_dts = last_audio_dts + audio_frame_ticks
-        if not is_video and raw_dts is not None:
-            last_audio_dts = raw_dts
-        verdict = check.check(raw_dts)
-        if verdict is Verdict.DROP:
+        raw_pts = packet.pts
+        if not is_video and audio is None:
+            # Audio only live viewers want: no timestamp repair, the RTP clock just follows the camera's.
+            if live is not None and live.active and raw_pts is not None:
+                live.audio(raw_pts if to_audio_ticks is None else to_audio_ticks(raw_pts), bytes(packet))
             continue
-        assert raw_dts is not None
-        if verdict is Verdict.DISCONTINUITY:
+        raw_dts = packet.dts
+        if is_video:
+            keyframe = packet.is_keyframe
+            check, to_ticks = video_check, to_video_ticks
+            if raw_dts is None and keyframe and segmenter is None:
+                raw_dts = raw_pts if raw_pts is not None else 0  # a first keyframe without dts still starts
+        else:
+            keyframe = True
+            check, to_ticks = audio_check, to_audio_ticks
+            if raw_dts is None and last_audio_dts is not None:
+                if not audio_frame_ticks:
+                    audio_frame_ticks = _adts_frame_ticks(bytes(packet), audio_scale)
+                if audio_frame_ticks:
+                    raw_dts = last_audio_dts + audio_frame_ticks
+            if raw_dts is not None:
+                last_audio_dts = raw_dts
+        verdict = check.check(raw_dts)
+        if verdict is not Verdict.ACCEPT:
+            if verdict is Verdict.DROP:
+                continue
             _LOGGER.debug("Timestamp jump in %s track: starting a new timeline", "video" if is_video else "audio")
             stats.discontinuities += 1
             if segmenter is not None:
@@ -211,12 +250,26 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
             check.check(raw_dts)
             if writer is not None:
                 segmenter = _segmenter_for(writer, run, settings, video_scale, audio_scale, stats)
-        to_ticks = to_video_ticks if is_video else to_audio_ticks
-        dts = to_ticks(raw_dts)
-        pts = to_ticks(packet.pts) if packet.pts is not None else dts
-        data = bytes(packet)
-        if is_video and keyframe:
-            run.on_keyframe(video_codec, video.codec_context.extradata, data)
+        assert raw_dts is not None
+        if to_ticks is None:
+            dts = raw_dts
+            pts = raw_pts if raw_pts is not None else dts
+        else:
+            dts = to_ticks(raw_dts)
+            pts = to_ticks(raw_pts) if raw_pts is not None else dts
+        on_packet(is_video, dts, video_scale if is_video else audio_scale, packet.size, keyframe)
+        if is_video:
+            # The packet's bytes only for what keeps them (snapshots, live viewers, the preroll): the muxer copies
+            # video straight from the packet.
+            data = bytes(packet) if keyframe or writer is None else b""
+            if keyframe:
+                run.on_keyframe(video_codec, video.codec_context.extradata, data)
+            if live is not None and live.wants_video:
+                live.video(pts, keyframe, data or bytes(packet))
+        else:
+            data = bytes(packet)
+            if live is not None and live.active:
+                live.audio(pts, data)
 
         if writer is None:
             if is_video and (keyframe or preroll):
@@ -228,21 +281,51 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
                     preroll.append((False, dts, dts, True, data))
             if preroll and (audio_ready or len(preroll) >= PACKETS_TO_WAIT_FOR_AUDIO):
                 writer, segmenter = make_segmenter()
+                carry_audio = writer.has_audio
                 for item in preroll:
                     feed(*item)
                 preroll.clear()
             continue
-        feed(is_video, dts, pts, keyframe, data)
-        if not started and segmenter is not None and segmenter.started:
+        assert segmenter is not None
+        if is_video:
+            segmenter.add_video(dts, pts, keyframe, writer.video_sample_data(packet))
+        elif carry_audio:
+            segmenter.add_audio(dts, writer.audio_sample_data(data))
+        if not started and segmenter.started:
             started = True
             run.on_started()
-    else:
-        if not run.quit.is_set():
-            if segmenter is not None:
-                segmenter.flush()
-            raise StreamEndedError("Stream ended; no additional packets")
+    if ended and not run.quit.is_set():
+        if segmenter is not None:
+            segmenter.flush()
+        raise StreamEndedError("Stream ended; no additional packets")
     if segmenter is not None:
         segmenter.flush()
+
+
+def _start_live_run(
+    live: LiveFeed,
+    video: AvStream,
+    video_codec: str,
+    video_scale: int,
+    audio: AvStream | None,
+    audio_scale: int,
+) -> None:
+    """Tell the live feed what this run carries."""
+    from .live import AudioSource, VideoSource
+
+    ctx = cast("VideoCodecContext", video.codec_context)
+    audio_source = None
+    if audio is not None:
+        actx = cast("AudioCodecContext", audio.codec_context)
+        audio_source = AudioSource(actx.name, actx.sample_rate, actx.layout.nb_channels)
+    live.start_run(
+        VideoSource(video_codec, ctx.width, ctx.height, None),
+        video_scale,
+        ctx.extradata,
+        audio_source,
+        audio_scale,
+        audio.codec_context.extradata if audio is not None else None,
+    )
 
 
 def _adts_frame_ticks(data: bytes, timescale: int) -> int:
@@ -271,20 +354,3 @@ def _segmenter_for(
         width=stats.width,
         height=stats.height,
     )
-
-
-def _packets(container: InputContainer, streams: list[AvStream]) -> Iterator[Packet]:  # type: ignore[type-arg]
-    """Demuxed packets, with FFmpeg errors turned into StreamWorkerError; flush packets skipped."""
-    import av
-
-    demux = container.demux(*streams)
-    while True:
-        try:
-            packet = next(demux)
-        except StopIteration:
-            return
-        except av.FFmpegError as err:
-            raise StreamWorkerError(f"Error demuxing stream ({err.strerror or err})") from None
-        if packet.size == 0:
-            continue
-        yield packet

@@ -67,9 +67,13 @@ class FakeOutput:
     dynamic_stream_settings: FakeOrientation = field(default_factory=FakeOrientation)
     idle: bool = False
     awakened: int = 0
+    clients: list[str] = field(default_factory=list)
 
     def awake(self) -> None:
         self.awakened += 1
+
+    def saw_client(self, client: str, /) -> None:
+        self.clients.append(client)
 
 
 @dataclass
@@ -169,6 +173,13 @@ async def test_every_view_starts_the_stream(client: TestClient[Any, Any], stream
     assert stream.providers == ["hls"] * 5
     assert stream.starts == 5
     assert stream.output.awakened == 3  # init, segment and part; not the playlists without directives
+
+
+async def test_every_view_reports_its_client_as_a_viewer(client: TestClient[Any, Any], stream: FakeStream) -> None:
+    stream.add_segment(0)
+    for path in ("master_playlist.m3u8", "playlist.m3u8", "init.mp4", "segment/0.m4s", "segment/0.1.m4s"):
+        assert (await client.get(url(path), headers={"User-Agent": "player/1"})).status == 200
+    assert stream.output.clients == ["127.0.0.1 player/1"] * 5
 
 
 # -- master playlist --------------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ def _nal_type(codec: VideoCodec, unit: bytes) -> int:
     return h264.nal_type(unit) if codec == "h264" else hevc.nal_type(unit)
 
 
-def _collect(codec: VideoCodec, units: Iterable[bytes]) -> ParameterSets:
+def collect_parameter_sets(codec: VideoCodec, units: Iterable[bytes]) -> ParameterSets:
+    """The VPS/SPS/PPS among `units` (NAL units without start codes or lengths), each kept once."""
     vps_type, sps_type, pps_type, _, header_size = _types(codec)
     found: dict[int, list[bytes]] = {vps_type: [], sps_type: [], pps_type: []}
     for unit in units:
@@ -80,11 +81,11 @@ def find_parameter_sets(codec: VideoCodec, extradata: bytes | None, first_keyfra
     if extradata:
         with contextlib.suppress(ValueError):  # unreadable extradata: the keyframe may still carry them
             units += _extradata_units(codec, extradata)
-    found = _collect(codec, units)
+    found = collect_parameter_sets(codec, units)
     if not found.complete(codec) and first_keyframe:
         with contextlib.suppress(ValueError):
             units += split_nal_units(first_keyframe, packet_nal_length_size(codec, extradata) or 4)
-        found = _collect(codec, units)
+        found = collect_parameter_sets(codec, units)
     if not found.complete(codec):
         needed = "SPS and PPS" if codec == "h264" else "VPS, SPS and PPS"
         raise ValueError(
@@ -94,13 +95,17 @@ def find_parameter_sets(codec: VideoCodec, extradata: bytes | None, first_keyfra
     return found
 
 
-def annexb_with_parameter_sets(codec: VideoCodec, parameter_sets: ParameterSets, sample_data: bytes) -> bytes:
-    """An Annex-B access unit from a 4-byte length-prefixed sample, with the parameter sets in front unless the
-    sample already carries an SPS (decoders such as WebRTC peers need them before every IDR)."""
+def units_with_parameter_sets(codec: VideoCodec, parameter_sets: ParameterSets, units: list[bytes]) -> list[bytes]:
+    """The NAL units of an access unit with the parameter sets in front unless it already carries an SPS
+    (decoders such as WebRTC peers need them before every IDR)."""
     _, sps_type, _, aud_type, _ = _types(codec)
-    units = split_length_prefixed(sample_data)
     if any(_nal_type(codec, unit) == sps_type for unit in units):
-        return join_annexb(units)
+        return units
     # An access unit delimiter must stay the first NAL unit of the access unit.
     lead = 1 if units and _nal_type(codec, units[0]) == aud_type else 0
-    return join_annexb([*units[:lead], *parameter_sets.units(), *units[lead:]])
+    return [*units[:lead], *parameter_sets.units(), *units[lead:]]
+
+
+def annexb_with_parameter_sets(codec: VideoCodec, parameter_sets: ParameterSets, sample_data: bytes) -> bytes:
+    """An Annex-B access unit from a 4-byte length-prefixed sample, with the parameter sets in front."""
+    return join_annexb(units_with_parameter_sets(codec, parameter_sets, split_length_prefixed(sample_data)))

@@ -33,6 +33,9 @@ class HlsOutput(Protocol):
     def awake(self) -> None:
         """A client asked for media: restart the idle countdown."""
 
+    def saw_client(self, client: str, /) -> None:
+        """A request from `client`: it counts as a viewer for a while (diagnostics)."""
+
 
 class HlsStream(Protocol):
     """A camera stream as the views see it; the URL token selects it."""

@@ -82,11 +82,12 @@ class HlsView(HomeAssistantView):
         self._hass = hass
         self._cache = cache
 
-    async def _output(self, token: str) -> HlsOutput | None:
+    async def _output(self, request: web.Request, token: str) -> HlsOutput | None:
         """The stream's hls output (recreated if it expired), with the worker started; None for a bad token."""
         if (stream := find_stream(self._hass, token)) is None:
             return None
         output = stream.add_provider(HLS_PROVIDER)
+        output.saw_client(_client_key(request))
         await stream.start()
         return output
 
@@ -98,7 +99,7 @@ class HlsMasterPlaylistView(HlsView):
     name = "api:stream:hls:master_playlist"
 
     async def get(self, request: web.Request, token: str) -> web.Response:
-        if (output := await self._output(token)) is None:
+        if (output := await self._output(request, token)) is None:
             return error_response(HTTPStatus.NOT_FOUND)
         buffer = output.buffer
         if not await buffer.wait_until(lambda: buffer.last_segment is not None, FIRST_MEDIA_TIMEOUT):
@@ -115,7 +116,7 @@ class HlsPlaylistView(HlsView):
     name = "api:stream:hls:playlist"
 
     async def get(self, request: web.Request, token: str) -> web.Response:
-        if (output := await self._output(token)) is None:
+        if (output := await self._output(request, token)) is None:
             return error_response(HTTPStatus.NOT_FOUND)
         try:
             directives = parse_directives(request.query)
@@ -154,7 +155,7 @@ class HlsInitView(HlsView):
     name = "api:stream:hls:init"
 
     async def get(self, request: web.Request, token: str) -> web.Response:
-        if (output := await self._output(token)) is None:
+        if (output := await self._output(request, token)) is None:
             return error_response(HTTPStatus.NOT_FOUND)
         output.awake()
         segments = output.buffer.segments
@@ -184,7 +185,7 @@ class HlsSegmentView(HlsView):
     name = "api:stream:hls:segment"
 
     async def get(self, request: web.Request, token: str, sequence: str) -> web.Response:
-        if (output := await self._output(token)) is None:
+        if (output := await self._output(request, token)) is None:
             return error_response(HTTPStatus.NOT_FOUND)
         output.awake()
         buffer = output.buffer
@@ -215,7 +216,7 @@ class HlsPartView(HlsView):
     name = "api:stream:hls:part"
 
     async def get(self, request: web.Request, token: str, sequence: str, part_num: str) -> web.Response:
-        if (output := await self._output(token)) is None:
+        if (output := await self._output(request, token)) is None:
             return error_response(HTTPStatus.NOT_FOUND)
         output.awake()
         buffer = output.buffer
@@ -259,6 +260,11 @@ def _unavailable(buffer: MediaBuffer) -> web.Response:
 def _missing(buffer: MediaBuffer, settled: bool) -> web.Response:
     """Media still missing after its wait: it will never come (404) or is late (503)."""
     return error_response(HTTPStatus.NOT_FOUND if settled or buffer.closed else HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def _client_key(request: web.Request) -> str:
+    """Who is asking, for counting viewers: address and User-Agent (two tabs of one browser count once)."""
+    return f"{request.remote} {request.headers.get('User-Agent', '')}"
 
 
 def _index(text: str) -> int | None:

@@ -1,0 +1,39 @@
+"""WebRTC for every stream camera through aiortc: no extra binary, no second camera connection, no re-encoding."""
+
+from __future__ import annotations
+
+from homeassistant.const import EVENT_COMPONENT_LOADED
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.setup import EventComponentLoaded
+
+from .provider import StreamWebRtcProvider
+
+__all__ = ["StreamWebRtcProvider", "async_setup_webrtc"]
+
+CAMERA_DOMAIN = "camera"
+
+
+@callback
+def async_setup_webrtc(hass: HomeAssistant, max_sessions_per_camera: int) -> StreamWebRtcProvider:
+    """The provider, registered with the camera integration as soon as that is loaded (now or later)."""
+    from homeassistant.components.camera.webrtc import async_register_webrtc_provider
+
+    provider = StreamWebRtcProvider(hass, max_sessions_per_camera)
+
+    @callback
+    def register() -> None:
+        provider.unregister = async_register_webrtc_provider(hass, provider)
+
+    if CAMERA_DOMAIN in hass.config.components:
+        register()
+    else:
+
+        @callback
+        def camera_loaded(event: Event[EventComponentLoaded]) -> None:
+            if event.data["component"] == CAMERA_DOMAIN:
+                unsub()
+                register()
+
+        unsub = hass.bus.async_listen(EVENT_COMPONENT_LOADED, camera_loaded)
+        provider.unregister = unsub
+    return provider

@@ -1,0 +1,83 @@
+"""aiortc tracks that hand a viewer's live frames to the RTP senders as encoded packets (no re-encoding)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from ..live import LiveAudioFrame, LiveVideoFrame, LiveViewer
+
+# A source clock that jumps back by more than this many frames within a run (the camera reset its timestamps and the
+# worker carried on) is followed on one frame later, as a new run is: holding the output at +1 per frame until the
+# source caught up again would freeze the receivers' RTP clock for as long as the jump.
+MAX_BACKWARD_STEPS = 30
+
+
+class _Timeline:
+    """Keeps a track's timestamps increasing across worker runs (each run starts a new source clock)."""
+
+    def __init__(self, step: int) -> None:
+        self._step = step  # gap left between runs: one nominal frame
+        self._run: int | None = None
+        self._offset = 0
+        self._last = -step
+
+    def rebase(self, run: int, pts: int) -> int:
+        if run != self._run or pts + self._offset < self._last - MAX_BACKWARD_STEPS * self._step:
+            self._run = run
+            self._offset = self._last + self._step - pts
+        out = pts + self._offset
+        if out <= self._last:  # never go back, whatever the camera does (a repeated timestamp, a small step back)
+            out = self._last + 1
+        self._last = out
+        return out
+
+
+class LiveVideoTrack(MediaStreamTrack):
+    """H.264 access units (Annex-B, parameter sets before keyframes) for aiortc's H.264 packetizer."""
+
+    kind = "video"
+
+    def __init__(self, viewer: LiveViewer) -> None:
+        super().__init__()
+        self._viewer = viewer
+        self._timeline = _Timeline(step=3000)
+        self._time_base = Fraction(1, 90000)
+
+    async def recv(self) -> av.Packet[Any]:
+        frame: LiveVideoFrame | None = await self._viewer.next_video()
+        if frame is None:
+            self.stop()
+            raise MediaStreamError
+        packet = av.Packet(frame.data)
+        packet.pts = self._timeline.rebase(frame.run, frame.pts)
+        packet.time_base = self._time_base
+        return packet
+
+
+class LiveAudioTrack(MediaStreamTrack):
+    """G.711 passed through, or the camera's shared Opus encoding."""
+
+    kind = "audio"
+
+    def __init__(self, viewer: LiveViewer) -> None:
+        super().__init__()
+        self._viewer = viewer
+        self._timeline: _Timeline | None = None
+        self._time_base: Fraction | None = None
+
+    async def recv(self) -> av.Packet[Any]:
+        frame: LiveAudioFrame | None = await self._viewer.next_audio()
+        if frame is None:
+            self.stop()
+            raise MediaStreamError
+        if self._timeline is None or self._time_base is None:
+            self._timeline = _Timeline(step=frame.clock_rate // 50)
+            self._time_base = Fraction(1, frame.clock_rate)
+        packet = av.Packet(frame.data)
+        packet.pts = self._timeline.rebase(frame.run, frame.pts)
+        packet.time_base = self._time_base
+        return packet

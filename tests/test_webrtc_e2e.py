@@ -1,0 +1,98 @@
+"""WebRTC through Home Assistant's websocket API, answered by our aiortc provider from the camera simulator."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+
+from custom_components.stream.core import Stream
+from tests.plugins.cameras import FfmpegCameraFactory, our_stream, webrtc_provider
+from tests.simulator import CameraSimulator
+from tests.webrtc_client import SignallingError, WebRtcClient
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
+
+
+async def test_aiortc_client_receives_h264_and_aac_as_opus(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+) -> None:
+    camera = await ffmpeg_camera(camera_simulator.url("h264_aac"))
+    ws = await hass_ws_client(hass)
+
+    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+        answer = await client.offer()
+        await client.wait_for_frames(video=60, audio=25, timeout=30)
+
+    assert "H264" in answer
+    assert client.video.width == 640
+    assert client.video.height == 360
+    assert 20 < client.video.fps < 40, client.video
+    assert "opus" in answer
+    assert client.audio.sample_rate == 48000
+    assert isinstance(our_stream(camera), Stream)
+
+
+async def test_pcmu_audio_passes_through(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+) -> None:
+    camera = await ffmpeg_camera(camera_simulator.url("h264_pcmu"))
+    ws = await hass_ws_client(hass)
+
+    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+        answer = await client.offer()
+        await client.wait_for_frames(video=30, audio=25, timeout=30)
+
+    assert "PCMU/8000" in answer
+    assert "opus" not in answer
+    assert client.audio.sample_rate == 8000
+
+
+async def test_video_only_camera_offers_no_audio(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+) -> None:
+    camera = await ffmpeg_camera(camera_simulator.url("h264_main"))
+    ws = await hass_ws_client(hass)
+
+    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+        answer = await client.offer()
+        await client.wait_for_frames(video=30, timeout=30)
+
+    assert "profile-level-id=4d" in answer  # Main profile negotiated as Main, not as baseline
+    audio_section = answer.split("m=audio", 1)[1]
+    assert "a=sendonly" not in audio_section  # nothing to send: the audio m-line is not active from our side
+    assert client.audio.frames == 0
+
+
+@pytest.mark.parametrize(("mount", "reason"), [("h265", "H.265"), ("h264_bframes", "B-frames")])
+async def test_h265_and_bframes_fall_back_to_hls(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+    mount: str,
+    reason: str,
+) -> None:
+    camera = await ffmpeg_camera(camera_simulator.url(mount))
+    assert webrtc_provider(camera) is not None  # not known yet: offered
+    ws = await hass_ws_client(hass)
+
+    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+        with pytest.raises(SignallingError) as raised:
+            await client.offer()
+
+    assert raised.value.code == "webrtc_codec_unsupported"
+    assert reason in str(raised.value)
+    await hass.async_block_till_done()
+    # Once known, the camera is no longer offered WebRTC: the frontend plays HLS.
+    assert webrtc_provider(camera) is None
+    assert camera.camera_capabilities.frontend_stream_types == {"hls"}

@@ -161,3 +161,30 @@ async def test_bad_source_is_unavailable_with_redacted_error(
     assert "pa55word" not in caplog.text
     assert stream.get_diagnostics()["worker_error"] >= 1
     assert "pa55word" not in str(stream.get_diagnostics())
+
+
+async def test_joining_a_running_camera_mid_gop_starts_cleanly(
+    hass: HomeAssistant, camera_simulator: CameraSimulator, stream_factory: Callable[..., Stream]
+) -> None:
+    """Another client keeps the camera's encoder running, so each of our connections joins mid-GOP, where FFmpeg
+    hands out the frames before the first keyframe without a dts: they are skipped, not a worker failure."""
+    url = camera_simulator.url("h264_aac")
+    viewer = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-nostdin", "-rtsp_transport", "tcp", "-i", url, "-c", "copy", "-f", "null", "-",
+        "-progress", "pipe:1", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert viewer.stdout is not None
+        async with asyncio.timeout(WAIT):
+            while not (await viewer.stdout.readline()).startswith(b"frame="):
+                pass
+        for _ in range(3):
+            stream = stream_factory(url)
+            await stream.start()
+            await wait_for_complete_segment(stream)
+            diagnostics = stream.get_diagnostics()
+            await stream.stop()
+            assert diagnostics.get("worker_error", 0) == 0, diagnostics.get("last_error")
+    finally:
+        viewer.kill()
+        await viewer.wait()

@@ -236,6 +236,10 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
                     raw_dts = last_audio_dts + audio_frame_ticks
             if raw_dts is not None:
                 last_audio_dts = raw_dts
+        if raw_dts is None and segmenter is None and not preroll:
+            # Joining a camera mid-GOP, FFmpeg has no dts for the frames before the first keyframe: nothing could
+            # play them anyway, and they are not the broken timestamps the validator guards against.
+            continue
         verdict = check.check(raw_dts)
         if verdict is not Verdict.ACCEPT:
             if verdict is Verdict.DROP:

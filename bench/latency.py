@@ -1,0 +1,1262 @@
+"""Latency benchmark: cold starts of our stream and of Home Assistant's built-in one, played by hls.js in Chromium.
+
+The camera is the RTSP simulator (tests/simulator): H.264 High 1920x1080 30 fps, a keyframe every second, 4 Mbit/s,
+AAC audio, and a wall-clock capture timecode burnt into every frame. A background viewer (ffmpeg, stream copy) keeps
+its encoder running for the whole benchmark, so every cold start joins the camera mid-GOP as it would join a real
+camera, and counts the frames the camera delivers (does the simulator keep real time?).
+
+Each implementation runs in a Home Assistant instance of its own, in a child process of its own (`--serve`), with
+its HLS views on its own loopback port: the two register the same routes and ours takes over the built-in's
+`create_stream`, so they cannot share one instance. Both at their own default settings (ours: LL-HLS, 0.34 s parts;
+the built-in: LL-HLS, 1.0 s parts), or both at `--part`. Cold starts alternate between the two (ours first in even
+pairs) so that machine noise hits both alike, after one unmeasured warm-up each. One cold start:
+
+1. A new browser context (no cache) and page, with a stall meter installed before the page loads.
+2. A new stream on the camera, created, given its HLS provider and started the way the `camera/stream` websocket
+   command does it; the moment just before is "stream start".
+3. Right away, a plain HTTP client fetches the master playlist (the built-in's blocks until it holds two segments)
+   and then the media playlist until it lists a complete segment: "first playable playlist" is when the client has
+   both. At the same time the page navigates to the hls.js player with the master playlist URL ("player asked").
+4. "First frame" is the first frame Chromium presents (requestVideoFrameCallback), from the player asked and from
+   stream start. Then the player plays for `--playback` seconds of wall-clock time (12 s; 5 s with --quick).
+5. Latency: for every presented frame, the wall clock minus the capture time read from the frame's timecode band
+   (glass to glass: encoder, RTSP, remux, HLS delivery, hls.js buffering, decode). Median and p95 per run and over
+   all runs' samples pooled.
+6. Stalls after playback began: episodes from a `waiting` event to the next `playing` and their total duration,
+   hls.js BUFFER_STALLED_ERRORs, fatal errors; also the longest gap between presented frames and the frame rate.
+   The page also traces what hls.js did (playlist updates, loaded parts, errors, the buffered ranges); the report
+   shows the trace of every stalled or INVALID run, and of one smooth run per implementation for comparison.
+7. The context is closed and the stream stopped; its worker thread must end before the next run.
+
+Targets (requirement 5, ours at default settings): first playable playlist <= keyframe interval + part target;
+first frame <= 2.5 s after the player asked; latency median <= 1.2 s and p95 <= 1.5 s (pooled samples); no stalls
+and no fatal errors across all cold starts. The start-up targets are judged on the median over runs (the report also
+counts the runs over the bound). A run in which the player never presents a frame, or no playable playlist appears,
+is INVALID (its player summary printed); the exit status is 1 on FAIL or INVALID.
+
+Run (the report is also written to bench/results/latency-<date>[-quick][-part<P>][-<only>][-<size>][-noaudio].md):
+
+    scripts/sandbox --private-net python bench/latency.py              # 20 cold starts each: ~15 min
+    scripts/sandbox --private-net python bench/latency.py --quick      # 3 each, 5 s of playback: smoke run
+    scripts/sandbox --private-net python bench/latency.py --part 1.0   # both at 1.0 s parts
+    scripts/sandbox --private-net python bench/latency.py --runs 5 --only ours --size 1280x720
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import os
+import shlex
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol, cast
+from urllib.parse import urljoin
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+if str(PROJECT_DIR) not in sys.path:
+    # Run as a script: our `custom_components` must win over the empty one pytest-homeassistant ships.
+    sys.path.insert(0, str(PROJECT_DIR))
+
+import aiohttp  # noqa: E402
+from homeassistant.components.camera.prefs import DynamicStreamSettings  # noqa: E402
+from homeassistant.core import HomeAssistant  # noqa: E402
+from playwright.async_api import Browser, Page  # noqa: E402
+
+from bench.common import (  # noqa: E402
+    LogCapture,
+    StreamIntegration,
+    fmt,
+    home_assistant,
+    load_average,
+    now_iso,
+    quiet_startup_logging,
+    ratio,
+    versions,
+    write_report,
+)
+from tests.browser_harness import (  # noqa: E402
+    ASSETS_DIR,
+    HlsPlayerError,
+    PlayerState,
+    open_browser,
+    open_hls_player,
+    percentile,
+    serve_directory,
+)
+from tests.simulator import CameraSimulator, CameraSpec  # noqa: E402
+
+# -- what is measured, and against what ----------------------------------------------------------------------------
+
+INTEGRATIONS: tuple[StreamIntegration, ...] = ("ours", "built-in")
+CAMERA_FPS = 30
+KEYFRAME_INTERVAL_S = 1.0
+CAMERA_BITRATE_KBIT = 4000
+DEFAULT_SIZE = "1920x1080"
+MOUNT = "camera"
+
+FIRST_FRAME_TARGET_S = 2.5
+LATENCY_MEDIAN_TARGET_S = 1.2
+LATENCY_P95_TARGET_S = 1.5
+
+DEFAULT_RUNS = 20
+QUICK_RUNS = 3
+DEFAULT_PLAYBACK_S = 12.0
+QUICK_PLAYBACK_S = 5.0
+WARMUP_PLAYBACK_S = 2.0
+
+FIRST_FRAME_TIMEOUT_S = 30.0  # the built-in needs ~8 s; past this the run is INVALID
+PLAYLIST_TIMEOUT_S = 30.0
+PLAYLIST_POLL_S = 0.02  # retry interval of the playlist client while a playlist is not playable yet
+SETTLE_S = 1.0  # pause after a stopped stream, so the camera's session teardown is not the next run's load
+WORKER_END_TIMEOUT_S = 10.0
+SERVER_START_TIMEOUT_S = 120.0
+SERVER_REPLY_TIMEOUT_S = 60.0
+CAMERA_WARM_FRAMES = 2 * CAMERA_FPS  # frames the background viewer must have received before the first run
+REAL_TIME_MIN_FRACTION = 0.97  # of the nominal frame rate, over the whole benchmark
+REAL_TIME_WINDOW_S = 5.0  # the worst window of this length is reported too
+REAL_TIME_DIP_FRACTION = 0.9  # a window below this fraction of the nominal rate is a warning
+SAMPLES_KEPT = 5000  # latency samples the page keeps: every frame of a run at 30 fps
+VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 1280, 720
+SERVER_MARKER = "LATENCY-SERVER "
+THIS_SCRIPT = str(Path(__file__).resolve())
+TRACE_LIMIT = 2000  # hls.js trace lines a page keeps
+TRACE_BEFORE_STALL_S = 3.0  # a stalled run's trace in the report starts this long before its first stall
+TRACE_LINES_SHOWN = 40
+LOADS_GROUPED = 4  # this many `loaded` trace lines in a row are shown as one
+
+_LOGGER = logging.getLogger("bench.latency")
+
+# Installed before the player page loads. Capture-phase listeners on window see the video element's media events,
+# which do not bubble. A stall episode runs from a `waiting` event (once playback began) to the next `playing`. The
+# trace notes what hls.js did (playlist updates, loaded parts, errors) and the buffer at each stall, for the report.
+STALL_METER_JS = """
+(() => {
+  const meter = { playing: false, waitingSince: null, episodes: 0, stalledMs: 0, seeks: 0, lastFrameAt: null,
+                  longestGapMs: 0 };
+  const origin = performance.now();
+  const now = () => performance.now();
+  const trace = [];
+  const note = (what) => {
+    if (trace.length < TRACE_LIMIT) trace.push(`${((now() - origin) / 1000).toFixed(2)} ${what}`);
+  };
+  const video = () => document.querySelector("video");
+  const buffered = () => {
+    const v = video();
+    const ranges = [];
+    for (let i = 0; v && i < v.buffered.length; i++) {
+      ranges.push(`${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`);
+    }
+    return `t=${v ? v.currentTime.toFixed(2) : "?"} buffered=[${ranges.join(" ")}]`;
+  };
+  window.addEventListener("playing", () => {
+    if (meter.waitingSince !== null) {
+      meter.stalledMs += now() - meter.waitingSince;
+      meter.waitingSince = null;
+      note(`playing again ${buffered()}`);
+    }
+    meter.playing = true;
+  }, true);
+  window.addEventListener("waiting", () => {
+    if (meter.playing && meter.waitingSince === null) {
+      meter.episodes += 1;
+      meter.waitingSince = now();
+      note(`STALL (waiting) ${buffered()}`);
+    }
+  }, true);
+  window.addEventListener("seeking", () => {
+    if (meter.playing) meter.seeks += 1;
+    note(`seeking ${buffered()}`);
+  }, true);
+  document.addEventListener("DOMContentLoaded", () => {
+    const onFrame = (frameNow) => {
+      if (meter.lastFrameAt === null) note(`first frame ${buffered()}`);
+      if (meter.lastFrameAt !== null) meter.longestGapMs = Math.max(meter.longestGapMs, frameNow - meter.lastFrameAt);
+      meter.lastFrameAt = frameNow;
+      video().requestVideoFrameCallback(onFrame);
+    };
+    video().requestVideoFrameCallback(onFrame);
+  });
+  const watchHls = setInterval(() => {
+    const hls = window.player && window.player.hls;
+    if (!hls) return;
+    clearInterval(watchHls);
+    const E = Hls.Events;
+    hls.on(E.MANIFEST_LOADED, () => note("master playlist loaded"));
+    hls.on(E.LEVEL_UPDATED, (_e, d) => {
+      const x = d.details;
+      note(`playlist: last segment ${x.endSN} part ${x.endPart ?? "-"}, edge ${x.edge.toFixed(2)}`);
+    });
+    hls.on(E.FRAG_LOADED, (_e, d) => note(`loaded ${d.frag.sn}${d.part ? "." + d.part.index : ""} ${buffered()}`));
+    hls.on(E.ERROR, (_e, d) => note(`error ${d.details}${d.fatal ? " (fatal)" : ""} ${buffered()}`));
+  }, 5);
+  window.stallMeter = {
+    read: () => ({
+      episodes: meter.episodes,
+      stalledMs: meter.stalledMs + (meter.waitingSince === null ? 0 : now() - meter.waitingSince),
+      stillStalled: meter.waitingSince !== null,
+      seeks: meter.seeks,
+      // A gap still open at the end (playback frozen) counts too.
+      longestGapMs: Math.max(meter.longestGapMs, meter.lastFrameAt === null ? 0 : now() - meter.lastFrameAt),
+      trace,
+    }),
+  };
+})();
+""".replace("TRACE_LIMIT", str(TRACE_LIMIT))
+
+
+# -- server side: one Home Assistant per implementation, in its own process ----------------------------------------
+
+
+class ServedStream(Protocol):
+    """What the server uses of a stream; both integrations' `Stream` have it."""
+
+    def add_provider(self, fmt: str, timeout: int | None = None) -> object: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def endpoint_url(self, fmt: str) -> str: ...
+
+
+type StreamOptions = Mapping[str, str | bool | float]
+type CreateStream = Callable[[HomeAssistant, str, StreamOptions, DynamicStreamSettings], ServedStream]
+
+
+def _create_stream_function(integration: StreamIntegration) -> CreateStream:
+    if integration == "ours":
+        from custom_components.stream import create_stream as ours
+
+        return ours
+    from homeassistant.components.stream import create_stream as builtin
+
+    return builtin
+
+
+def _emit(event: Mapping[str, object]) -> None:
+    print(SERVER_MARKER + json.dumps(event), flush=True)
+
+
+async def _stdin_reader() -> asyncio.StreamReader:
+    reader = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader
+
+
+async def _stop_stream(hass: HomeAssistant, stream: ServedStream, logs: LogCapture) -> list[str]:
+    """Stop `stream` as the camera does when its last viewer left, and wait until its worker thread has ended."""
+    problems: list[str] = []
+    thread = getattr(stream, "_thread", None)  # both integrations keep their worker thread here
+    await stream.stop()
+    if isinstance(thread, threading.Thread):
+        await hass.async_add_executor_job(thread.join, WORKER_END_TIMEOUT_S)
+        if thread.is_alive():
+            problems.append(f"worker thread still running {WORKER_END_TIMEOUT_S:g} s after stop()")
+    streams: list[object] = hass.data["stream"]["streams"]
+    if stream in streams:
+        streams.remove(stream)  # a stopped stream is never used again; don't let the list grow
+    await hass.async_block_till_done()
+    return problems + logs.take_unexpected()
+
+
+async def serve(integration: StreamIntegration, part: float | None) -> None:
+    """Answer `start`/`stop` commands (JSON lines on stdin) until stdin closes; replies are marked stdout lines."""
+    logs = LogCapture()
+    stream_config = {} if part is None else {"part_duration": part}
+    async with home_assistant(integration, stream_config, serve_http=True) as hass:
+        create_stream = _create_stream_function(integration)
+        settings = hass.data["stream"]["settings"]
+        api = hass.config.api
+        if api is None:
+            raise RuntimeError("http set up no API config")
+        _emit({"event": "ready", "port": api.port, "part": settings.part_target_duration, "ll_hls": settings.ll_hls})
+        reader = await _stdin_reader()
+        stream: ServedStream | None = None
+        while line := await reader.readline():
+            command = json.loads(line)
+            if command["op"] == "start":
+                logs.take_unexpected()
+                started_at = time.time()
+                stream = create_stream(hass, command["source"], {}, DynamicStreamSettings())
+                stream.add_provider("hls")
+                await stream.start()
+                _emit({"event": "started", "at": started_at, "url": stream.endpoint_url("hls")})
+            elif command["op"] == "stop":
+                problems = [] if stream is None else await _stop_stream(hass, stream, logs)
+                stream = None
+                _emit({"event": "stopped", "problems": problems})
+        if stream is not None:
+            await _stop_stream(hass, stream, logs)
+
+
+# -- driver side: the camera, the two servers, the browser --------------------------------------------------------
+
+
+class ServerError(RuntimeError):
+    """A stream server died or did not answer; the message carries its stderr."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartedStream:
+    started_at: float  # wall clock, just before the stream was created
+    master_url: str
+
+
+class StreamServer:
+    """One implementation's Home Assistant in a child process (`--serve`), driven over its stdin and stdout."""
+
+    def __init__(
+        self,
+        integration: StreamIntegration,
+        process: asyncio.subprocess.Process,
+        stderr: IO[bytes],
+        ready: Mapping[str, Any],
+    ) -> None:
+        self.integration = integration
+        self.port = int(ready["port"])
+        self.part_target = float(ready["part"])
+        self.ll_hls = bool(ready["ll_hls"])
+        self._process = process
+        self._stderr = stderr
+
+    @classmethod
+    async def launch(cls, integration: StreamIntegration, part: float | None) -> StreamServer:
+        command = [sys.executable, THIS_SCRIPT, "--serve", integration]
+        if part is not None:
+            command += ["--part", str(part)]
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close(); a pipe nobody drains could fill up)
+        process = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=stderr
+        )
+        try:
+            ready = await _read_event(process, stderr, "ready", SERVER_START_TIMEOUT_S, integration)
+        except BaseException:
+            process.kill()
+            await process.wait()
+            stderr.close()
+            raise
+        return cls(integration, process, stderr, ready)
+
+    async def start_stream(self, source: str) -> StartedStream:
+        reply = await self._request({"op": "start", "source": source}, "started")
+        return StartedStream(float(reply["at"]), f"http://127.0.0.1:{self.port}{reply['url']}")
+
+    async def stop_stream(self) -> list[str]:
+        reply = await self._request({"op": "stop"}, "stopped")
+        return [str(problem) for problem in reply["problems"]]
+
+    async def close(self) -> None:
+        """Close its stdin (it stops Home Assistant and exits); kill it if it takes too long."""
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            async with asyncio.timeout(30):
+                await self._process.wait()
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+        self._stderr.close()
+
+    async def _request(self, command: Mapping[str, object], reply: str) -> dict[str, Any]:
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(command).encode() + b"\n")
+        await self._process.stdin.drain()
+        return await _read_event(self._process, self._stderr, reply, SERVER_REPLY_TIMEOUT_S, self.integration)
+
+
+async def _read_event(
+    process: asyncio.subprocess.Process, stderr: IO[bytes], wanted: str, timeout: float, name: str
+) -> dict[str, Any]:
+    """The next marked line of `process` (other output is skipped); raise ServerError if it exits or is late."""
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(timeout):
+            while line := await process.stdout.readline():
+                text = line.decode(errors="replace")
+                if text.startswith(SERVER_MARKER):
+                    event: dict[str, Any] = json.loads(text.removeprefix(SERVER_MARKER))
+                    if event.get("event") != wanted:
+                        raise ServerError(f"{name} server answered {event!r}, expected {wanted!r}")
+                    return event
+    except TimeoutError:
+        reason = f"no {wanted!r} within {timeout:g} s"
+    else:
+        reason = f"exited ({await process.wait()}) instead of {wanted!r}"
+    stderr.seek(0)
+    tail = stderr.read().decode(errors="replace")[-4000:]
+    raise ServerError(f"{name} stream server {reason}:\n{tail}")
+
+
+@dataclass(slots=True)
+class FrameCount:
+    at: float  # wall clock
+    frames: int
+
+
+class CameraViewer:
+    """A background RTSP viewer (ffmpeg, stream copy, no decode): keeps the camera's encoder running, counts frames."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.counts: list[FrameCount] = []
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            *("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", self.url),
+            *("-map", "0", "-c", "copy", "-f", "null", "-", "-progress", "pipe:1", "-nostats"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        self._reader = asyncio.create_task(self._read_progress())
+
+    async def _read_progress(self) -> None:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        while line := await self._process.stdout.readline():
+            key, _, value = line.decode(errors="replace").strip().partition("=")
+            if key == "frame" and value.isdigit():
+                self.counts.append(FrameCount(time.time(), int(value)))
+
+    async def wait_for_frames(self, frames: int, timeout: float = 30.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not self.counts or self.counts[-1].frames < frames:
+                if self._process is not None and self._process.returncode is not None:
+                    raise RuntimeError(f"the camera viewer exited ({self._process.returncode})")
+                await asyncio.sleep(0.1)
+
+    def delivered_fps(self, since: float, until: float = math.inf) -> tuple[float | None, float | None]:
+        """Frames per second the camera delivered between `since` and `until`: overall, and in the worst window of
+        REAL_TIME_WINDOW_S (the overall figure when the interval is shorter)."""
+        counts = [count for count in self.counts if since <= count.at <= until]
+        if len(counts) < 2 or counts[-1].at - counts[0].at <= 0:
+            return None, None
+        overall = (counts[-1].frames - counts[0].frames) / (counts[-1].at - counts[0].at)
+        worst: float | None = None
+        end = 0
+        for start, first in enumerate(counts):
+            end = max(end, start + 1)  # the first count at least a window after `first`
+            while end < len(counts) and counts[end].at - first.at < REAL_TIME_WINDOW_S:
+                end += 1
+            if end == len(counts):
+                break
+            window = (counts[end].frames - first.frames) / (counts[end].at - first.at)
+            worst = window if worst is None else min(worst, window)
+        return overall, overall if worst is None else worst
+
+    async def stop(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+        if self._reader is not None:
+            await self._reader
+
+
+# -- one cold start -----------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PlaylistTiming:
+    master_s: float | None = None  # stream start → master playlist 200
+    playable_s: float | None = None  # stream start → master and media playlist, the latter with a complete segment
+    problem: str | None = None
+
+
+@dataclass(slots=True)
+class ColdStart:
+    integration: StreamIntegration
+    number: int  # 1-based among this implementation's measured runs (0: warm-up)
+    playlist: PlaylistTiming
+    first_frame_s: float | None = None  # player asked → first frame presented
+    start_to_frame_s: float | None = None  # stream start → first frame presented
+    latency_ms: tuple[float, ...] = ()
+    stall_episodes: int = 0
+    stalled_s: float = 0.0
+    player_stalls: int = 0  # the harness's count: waiting events after playback began + BUFFER_STALLED_ERRORs
+    buffer_stalled_errors: int = 0
+    seeks: int = 0
+    longest_frame_gap_s: float | None = None
+    presented_fps: float | None = None
+    dropped_frames: int = 0
+    hls_latency_s: float | None = None  # hls.js's own estimate at the end of the window
+    errors: list[str] = field(default_factory=list)  # hls.js errors, `type/details`, fatal ones marked
+    fatal: bool = False
+    invalid: str | None = None  # why nothing could be measured
+    problems: list[str] = field(default_factory=list)  # what the integration logged
+    hls_version: str = ""
+    camera_fps: float | None = None  # what the camera delivered to the background viewer during this run
+    trace: tuple[str, ...] = ()  # what hls.js did, seconds since the page started
+
+    @property
+    def latency_median_ms(self) -> float | None:
+        return percentile(self.latency_ms, 0.5) if self.latency_ms else None
+
+    @property
+    def latency_p95_ms(self) -> float | None:
+        return percentile(self.latency_ms, 0.95) if self.latency_ms else None
+
+    @property
+    def stalled(self) -> bool:
+        return self.stall_episodes > 0 or self.player_stalls > 0
+
+
+async def first_playable_playlist(master_url: str, started_at: float) -> PlaylistTiming:
+    """What a plain client gets: the master playlist, then the media playlist once it lists a complete segment."""
+    timing = PlaylistTiming()
+    timeout = aiohttp.ClientTimeout(total=PLAYLIST_TIMEOUT_S)
+    try:
+        async with asyncio.timeout(PLAYLIST_TIMEOUT_S), aiohttp.ClientSession(timeout=timeout) as session:
+            media_url: str | None = None
+            while media_url is None:
+                async with session.get(master_url) as response:
+                    body = await response.text()
+                if response.status == 200 and "#EXT-X-STREAM-INF" in body:
+                    timing.master_s = time.time() - started_at
+                    uri = next(line for line in body.splitlines() if line.strip() and not line.startswith("#"))
+                    media_url = urljoin(master_url, uri.strip())
+                else:
+                    await asyncio.sleep(PLAYLIST_POLL_S)
+            while timing.playable_s is None:
+                async with session.get(media_url) as response:
+                    body = await response.text()
+                if response.status == 200 and "#EXTINF" in body:
+                    timing.playable_s = time.time() - started_at
+                else:
+                    await asyncio.sleep(PLAYLIST_POLL_S)
+    except (TimeoutError, aiohttp.ClientError, StopIteration) as error:
+        timing.problem = f"no playable playlist within {PLAYLIST_TIMEOUT_S:g} s ({type(error).__name__}: {error})"
+    return timing
+
+
+@dataclass(frozen=True, slots=True)
+class StallMeter:
+    episodes: int
+    stalled_s: float
+    seeks: int
+    longest_frame_gap_s: float
+    trace: tuple[str, ...]
+
+    @classmethod
+    async def read(cls, page: Page) -> StallMeter:
+        raw = cast(dict[str, Any], await page.evaluate("() => window.stallMeter.read()"))
+        return cls(
+            episodes=int(raw["episodes"]),
+            stalled_s=float(raw["stalledMs"]) / 1000,
+            seeks=int(raw["seeks"]),
+            longest_frame_gap_s=float(raw["longestGapMs"]) / 1000,
+            trace=tuple(str(line) for line in raw["trace"]),
+        )
+
+
+async def cold_start(
+    server: StreamServer,
+    browser: Browser,
+    assets_url: str,
+    camera_url: str,
+    *,
+    number: int,
+    playback_s: float,
+) -> ColdStart:
+    context = await browser.new_context(viewport={"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT})
+    playlist_task: asyncio.Task[PlaylistTiming] | None = None
+    try:
+        page = await context.new_page()
+        await page.add_init_script(STALL_METER_JS)
+        stream = await server.start_stream(camera_url)
+        playlist_task = asyncio.create_task(first_playable_playlist(stream.master_url, stream.started_at))
+        asked_at = time.time()
+        player = await open_hls_player(page, assets_url, stream.master_url, low_latency=True, samples=SAMPLES_KEPT)
+        try:
+            first = await player.wait_for_first_frame(timeout_s=FIRST_FRAME_TIMEOUT_S)
+        except HlsPlayerError as error:
+            playlist = await playlist_task
+            meter = await StallMeter.read(page)
+            invalid = f"no first frame: {error}"
+            return ColdStart(server.integration, number, playlist, invalid=invalid, trace=meter.trace)
+        assert first.first_frame_at_wall_ms is not None
+        first_frame_at = first.first_frame_at_wall_ms / 1000
+        await asyncio.sleep(max(0.0, first_frame_at + playback_s - time.time()))
+        state = await player.state()
+        meter = await StallMeter.read(page)
+        window_s = time.time() - first_frame_at
+        playlist = await playlist_task
+        return _cold_start_result(
+            server.integration,
+            number,
+            playlist,
+            state,
+            meter,
+            first_frame_s=first_frame_at - asked_at,
+            start_to_frame_s=first_frame_at - stream.started_at,
+            window_s=window_s,
+        )
+    finally:
+        if playlist_task is not None and not playlist_task.done():
+            playlist_task.cancel()
+        await context.close()
+
+
+def _cold_start_result(
+    integration: StreamIntegration,
+    number: int,
+    playlist: PlaylistTiming,
+    state: PlayerState,
+    meter: StallMeter,
+    *,
+    first_frame_s: float,
+    start_to_frame_s: float,
+    window_s: float,
+) -> ColdStart:
+    return ColdStart(
+        integration,
+        number,
+        playlist,
+        first_frame_s=first_frame_s,
+        start_to_frame_s=start_to_frame_s,
+        latency_ms=state.latency_samples_ms,
+        stall_episodes=meter.episodes,
+        stalled_s=meter.stalled_s,
+        player_stalls=state.stalls,
+        buffer_stalled_errors=state.buffer_stalled_errors,
+        seeks=meter.seeks,
+        longest_frame_gap_s=meter.longest_frame_gap_s,
+        presented_fps=state.frames_presented / window_s if window_s > 0 else None,
+        dropped_frames=state.dropped_frames,
+        hls_latency_s=state.latency,
+        errors=[f"{error.type}/{error.details}{' (fatal)' if error.fatal else ''}" for error in state.errors],
+        fatal=state.fatal,
+        invalid=playlist.problem,
+        hls_version=state.hls_version,
+        trace=meter.trace,
+    )
+
+
+# -- the benchmark ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    runs: int
+    playback_s: float
+    part: float | None
+    integrations: tuple[StreamIntegration, ...]
+    width: int
+    height: int
+    audio: bool
+
+    def camera_spec(self) -> CameraSpec:
+        return CameraSpec(
+            video="h264",
+            profile="high",
+            audio="aac" if self.audio else None,
+            width=self.width,
+            height=self.height,
+            fps=CAMERA_FPS,
+            keyframe_interval=KEYFRAME_INTERVAL_S,
+            bitrate=CAMERA_BITRATE_KBIT,
+        )
+
+
+@dataclass(slots=True)
+class Outcome:
+    runs: list[ColdStart]
+    servers: dict[StreamIntegration, tuple[float, bool]]  # part target, LL-HLS
+    camera_fps: tuple[float | None, float | None]
+    chromium_version: str
+    warnings: list[str]
+
+
+def _run_line(run: ColdStart) -> str:
+    where = f"{run.integration:8} {'warm-up' if run.number == 0 else f'run {run.number:2}'}"
+    if run.invalid is not None:
+        return (
+            f"  {where}: INVALID (playlist {fmt(run.playlist.playable_s, '.2f')} s,"
+            f" master {fmt(run.playlist.master_s, '.2f')} s): {run.invalid}"
+        )
+    return (
+        f"  {where}: playlist {fmt(run.playlist.playable_s, '.2f')} s (master {fmt(run.playlist.master_s, '.2f')}),"
+        f" first frame {fmt(run.first_frame_s, '.2f')} s (from start {fmt(run.start_to_frame_s, '.2f')}),"
+        f" latency {fmt(_seconds(run.latency_median_ms), '.2f')}/{fmt(_seconds(run.latency_p95_ms), '.2f')} s,"
+        f" stalls {run.stall_episodes} ({run.stalled_s:.2f} s), {fmt(run.presented_fps, '.1f')} fps"
+        f" (camera {fmt(run.camera_fps, '.1f')})" + (" FATAL" if run.fatal else "")
+    )
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else ms / 1000
+
+
+async def benchmark(config: Config) -> Outcome:
+    warnings: list[str] = []
+    if not (ASSETS_DIR / "vendor" / "hls.min.js").exists():
+        raise SystemExit("tests/assets/vendor/hls.min.js is missing: run scripts/setup")
+    camera = CameraSimulator({MOUNT: config.camera_spec()})
+    await camera.async_start()
+    viewer = CameraViewer(camera.url(MOUNT))
+    servers: dict[StreamIntegration, StreamServer] = {}
+    try:
+        await viewer.start()
+        launched = await asyncio.gather(
+            *(StreamServer.launch(integration, config.part) for integration in config.integrations)
+        )
+        servers = {server.integration: server for server in launched}
+        await viewer.wait_for_frames(CAMERA_WARM_FRAMES)
+        measuring_since = time.time()
+        async with open_browser() as browser, serve_directory(ASSETS_DIR) as assets:
+
+            async def one(integration: StreamIntegration, number: int, playback_s: float) -> ColdStart:
+                server = servers[integration]
+                begun = time.time()
+                try:
+                    run = await cold_start(
+                        server, browser, assets.base_url, camera.url(MOUNT), number=number, playback_s=playback_s
+                    )
+                finally:
+                    problems = await server.stop_stream()
+                run.problems += problems
+                run.camera_fps = viewer.delivered_fps(begun, time.time())[0]
+                print(_run_line(run), flush=True)
+                for problem in problems:
+                    print(f"    logged: {problem}", flush=True)
+                await asyncio.sleep(SETTLE_S)
+                return run
+
+            print("Warm-up (one unmeasured cold start each):", flush=True)
+            for integration in config.integrations:
+                warm = await one(integration, 0, WARMUP_PLAYBACK_S)
+                if warm.invalid:
+                    warnings.append(f"{integration} warm-up: {warm.invalid}")
+            print(f"Measured: {config.runs} cold starts each, alternating", flush=True)
+            runs: list[ColdStart] = []
+            for pair in range(config.runs):
+                order = config.integrations if pair % 2 == 0 else config.integrations[::-1]
+                for integration in order:
+                    runs.append(await one(integration, pair + 1, config.playback_s))
+            chromium_version = browser.version
+        camera_fps = viewer.delivered_fps(measuring_since)
+    finally:
+        await asyncio.gather(*(server.close() for server in servers.values()), return_exceptions=True)
+        await viewer.stop()
+        await camera.async_stop()
+    return Outcome(
+        runs=runs,
+        servers={name: (server.part_target, server.ll_hls) for name, server in servers.items()},
+        camera_fps=camera_fps,
+        chromium_version=chromium_version,
+        warnings=warnings,
+    )
+
+
+# -- report -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """One implementation's measured runs, reduced."""
+
+    runs: list[ColdStart]  # valid ones
+    invalid: int
+
+    @property
+    def count(self) -> int:
+        return len(self.runs)
+
+    def values(self, pick: Callable[[ColdStart], float | None]) -> list[float]:
+        return [value for run in self.runs if (value := pick(run)) is not None]
+
+    @property
+    def pooled_latency_ms(self) -> list[float]:
+        return [sample for run in self.runs for sample in run.latency_ms]
+
+    @property
+    def stalled_runs(self) -> int:
+        return sum(run.stalled for run in self.runs)
+
+    @property
+    def fatal_runs(self) -> int:
+        return sum(run.fatal for run in self.runs)
+
+
+def _summaries(outcome: Outcome) -> dict[StreamIntegration, Summary]:
+    summaries: dict[StreamIntegration, Summary] = {}
+    for integration in outcome.servers:
+        mine = [run for run in outcome.runs if run.integration == integration]
+        valid = [run for run in mine if run.invalid is None]
+        summaries[integration] = Summary(valid, len(mine) - len(valid))
+    return summaries
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _worst(values: Sequence[float], *, lowest: bool = False) -> float | None:
+    if not values:
+        return None
+    return min(values) if lowest else max(values)
+
+
+def _pooled(summary: Summary | None, fraction: float) -> float | None:
+    if summary is None or not (samples := summary.pooled_latency_ms):
+        return None
+    return percentile(samples, fraction) / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One row of the table: a figure per implementation (typical, worst run), its target for ours."""
+
+    label: str
+    typical: Callable[[Summary], float | None]
+    worst: Callable[[Summary], float | None] | None  # None: the column stays empty
+    spec: str = ".2f"
+    worst_spec: str = ".2f"
+    counted: bool = False  # a count or a total: no ratio
+    target: float | None = None  # ours must be <= this (typical value)
+    target_text: str = ""
+    over: Callable[[Summary, float], int] | None = None  # runs over the target, shown with the verdict
+
+
+def _runs_over(pick: Callable[[ColdStart], float | None]) -> Callable[[Summary, float], int]:
+    def count(summary: Summary, target: float) -> int:
+        return sum(value > target for value in summary.values(pick))
+
+    return count
+
+
+def _figures(playlist_target: float) -> list[Figure]:
+    def playable(run: ColdStart) -> float | None:
+        return run.playlist.playable_s
+
+    def master(run: ColdStart) -> float | None:
+        return run.playlist.master_s
+
+    def first_frame(run: ColdStart) -> float | None:
+        return run.first_frame_s
+
+    def start_to_frame(run: ColdStart) -> float | None:
+        return run.start_to_frame_s
+
+    def run_median(run: ColdStart) -> float | None:
+        return _seconds(run.latency_median_ms)
+
+    def run_p95(run: ColdStart) -> float | None:
+        return _seconds(run.latency_p95_ms)
+
+    def fps(run: ColdStart) -> float | None:
+        return run.presented_fps
+
+    def gap(run: ColdStart) -> float | None:
+        return run.longest_frame_gap_s
+
+    def stalled_s(run: ColdStart) -> float | None:
+        return run.stalled_s
+
+    def hls_latency(run: ColdStart) -> float | None:
+        return run.hls_latency_s
+
+    def camera_fps(run: ColdStart) -> float | None:
+        return run.camera_fps
+
+    return [
+        Figure(
+            "first playable playlist s (stream start → master + media playlist with a complete segment)",
+            lambda s: _median(s.values(playable)),
+            lambda s: _worst(s.values(playable)),
+            target=playlist_target,
+            target_text=f"<= {playlist_target:.2f} (keyframe interval + part, median)",
+            over=_runs_over(playable),
+        ),
+        Figure(
+            "master playlist s (stream start → 200)",
+            lambda s: _median(s.values(master)),
+            lambda s: _worst(s.values(master)),
+        ),
+        Figure(
+            "first frame s (player asked → first frame presented)",
+            lambda s: _median(s.values(first_frame)),
+            lambda s: _worst(s.values(first_frame)),
+            target=FIRST_FRAME_TARGET_S,
+            target_text=f"<= {FIRST_FRAME_TARGET_S:g} (median)",
+            over=_runs_over(first_frame),
+        ),
+        Figure(
+            "first frame s (stream start → first frame presented)",
+            lambda s: _median(s.values(start_to_frame)),
+            lambda s: _worst(s.values(start_to_frame)),
+        ),
+        Figure(
+            "latency median s (glass to glass; pooled samples | worst run's median)",
+            lambda s: _pooled(s, 0.5),
+            lambda s: _worst(s.values(run_median)),
+            target=LATENCY_MEDIAN_TARGET_S,
+            target_text=f"<= {LATENCY_MEDIAN_TARGET_S:g} (pooled)",
+            over=_runs_over(run_median),
+        ),
+        Figure(
+            "latency p95 s (pooled samples | worst run's p95)",
+            lambda s: _pooled(s, 0.95),
+            lambda s: _worst(s.values(run_p95)),
+            target=LATENCY_P95_TARGET_S,
+            target_text=f"<= {LATENCY_P95_TARGET_S:g} (pooled)",
+            over=_runs_over(run_p95),
+        ),
+        Figure(
+            "hls.js latency estimate s at the end (median | worst)",
+            lambda s: _median(s.values(hls_latency)),
+            lambda s: _worst(s.values(hls_latency)),
+        ),
+        Figure(
+            "runs with stalls (count | worst run's stalled s)",
+            lambda s: float(s.stalled_runs),
+            lambda s: _worst(s.values(stalled_s)),
+            spec="g",
+            counted=True,
+            target=0,
+            target_text="0 runs",
+        ),
+        Figure(
+            "stall episodes, total | stalled s, total",
+            lambda s: float(sum(run.stall_episodes for run in s.runs)),
+            lambda s: sum(s.values(stalled_s)),
+            spec="g",
+            worst_spec=".1f",
+            counted=True,
+        ),
+        Figure(
+            "runs with a fatal hls.js error",
+            lambda s: float(s.fatal_runs),
+            None,
+            spec="g",
+            counted=True,
+            target=0,
+            target_text="0 runs",
+        ),
+        Figure(
+            "runs in which the integration logged a warning or error",
+            lambda s: float(sum(bool(run.problems) for run in s.runs)),
+            None,
+            spec="g",
+            counted=True,
+        ),
+        Figure(
+            "presented frames per s (median | lowest run)",
+            lambda s: _median(s.values(fps)),
+            lambda s: _worst(s.values(fps), lowest=True),
+            spec=".1f",
+            worst_spec=".1f",
+        ),
+        Figure(
+            "camera frames per s during the run (median | lowest run)",
+            lambda s: _median(s.values(camera_fps)),
+            lambda s: _worst(s.values(camera_fps), lowest=True),
+            spec=".1f",
+            worst_spec=".1f",
+        ),
+        Figure(
+            "longest gap between presented frames s (median | worst)",
+            lambda s: _median(s.values(gap)),
+            lambda s: _worst(s.values(gap)),
+        ),
+    ]
+
+
+def _verdict(figure: Figure, ours: Summary | None) -> str:
+    if figure.target is None:
+        return ""
+    if ours is None or ours.count == 0:
+        return "n/a"
+    value = figure.typical(ours)
+    if value is None:
+        return "**INVALID** (no value)"
+    verdict = "PASS" if value <= figure.target else "FAIL"
+    over = f"; {figure.over(ours, figure.target)}/{ours.count} runs over" if figure.over is not None else ""
+    return f"**{verdict}**{over}"
+
+
+def summarize(outcome: Outcome) -> tuple[str, str, list[str]]:
+    """The markdown table, the overall PASS/FAIL/INVALID, and the verdict lines."""
+    summaries = _summaries(outcome)
+    ours, builtin = summaries.get("ours"), summaries.get("built-in")
+    ours_part = outcome.servers.get("ours", (0.0, True))[0]
+    figures = _figures(KEYFRAME_INTERVAL_S + ours_part)
+    header = (
+        "| figure | ours | ours worst run | built-in | built-in worst run | ours/built-in | target (ours) | verdict |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    verdicts: list[str] = []
+    verdict_lines: list[str] = []
+    for figure in figures:
+
+        def cell(summary: Summary | None, pick: Callable[[Summary], float | None] | None, spec: str) -> str:
+            if pick is None:
+                return ""
+            return "n/a" if summary is None else fmt(pick(summary), spec)
+
+        verdict = _verdict(figure, ours)
+        if verdict:
+            verdicts.append(verdict)
+            verdict_lines.append(f"- {figure.label.split(' (')[0]}: {verdict} (target {figure.target_text})")
+        ours_typical = None if ours is None else figure.typical(ours)
+        builtin_typical = None if builtin is None else figure.typical(builtin)
+        lines.append(
+            f"| {figure.label} | {cell(ours, figure.typical, figure.spec)} "
+            f"| {cell(ours, figure.worst, figure.worst_spec)} "
+            f"| {cell(builtin, figure.typical, figure.spec)} | {cell(builtin, figure.worst, figure.worst_spec)} "
+            f"| {'' if figure.counted else ratio(ours_typical, builtin_typical)} "
+            f"| {figure.target_text} | {verdict} |"
+        )
+    counts = " ".join(
+        f"{name}: {summary.count} valid, {summary.invalid} INVALID." for name, summary in summaries.items()
+    )
+    lines.append(f"\nRuns: {counts}")
+    if any(summary.invalid for summary in summaries.values()):
+        overall = "INVALID"
+    elif any("FAIL" in verdict or "INVALID" in verdict for verdict in verdicts):
+        overall = "FAIL"
+    elif ours is None:
+        overall = "NOT JUDGED"
+    else:
+        overall = "PASS"
+    return "\n".join(lines), overall, verdict_lines
+
+
+def runs_table(runs: Sequence[ColdStart]) -> str:
+    header = (
+        "| # | implementation | playlist s | master s | first frame s | from start s | latency median s | p95 s "
+        "| hls.js latency s | stall episodes | stalled s | player stalls | seeks | longest gap s | fps | dropped "
+        "| camera fps | hls.js errors |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for run in runs:
+        if run.invalid is not None:
+            lines.append(
+                f"| {run.number} | {run.integration} | {fmt(run.playlist.playable_s, '.2f')} "
+                f"| {fmt(run.playlist.master_s, '.2f')} | INVALID: {run.invalid.splitlines()[0]} |"
+            )
+            continue
+        errors = Counter(run.errors)
+        error_text = ", ".join(f"{detail} x{count}" for detail, count in errors.most_common())
+        lines.append(
+            f"| {run.number} | {run.integration} | {fmt(run.playlist.playable_s, '.2f')} "
+            f"| {fmt(run.playlist.master_s, '.2f')} | {fmt(run.first_frame_s, '.2f')} "
+            f"| {fmt(run.start_to_frame_s, '.2f')} | {fmt(_seconds(run.latency_median_ms), '.2f')} "
+            f"| {fmt(_seconds(run.latency_p95_ms), '.2f')} | {fmt(run.hls_latency_s, '.2f')} "
+            f"| {run.stall_episodes} | {run.stalled_s:.2f} | {run.player_stalls} | {run.seeks} "
+            f"| {fmt(run.longest_frame_gap_s, '.2f')} | {fmt(run.presented_fps, '.1f')} | {run.dropped_frames} "
+            f"| {fmt(run.camera_fps, '.1f')} | {error_text} |"
+        )
+    return "\n".join(lines)
+
+
+def stall_traces(runs: Sequence[ColdStart]) -> list[str]:
+    """For each stalled (or INVALID) run, what hls.js did from a few seconds before its first stall; for comparison,
+    the first smooth run of each implementation from the start."""
+    lines: list[str] = []
+    smooth = {
+        integration: next((run for run in runs if run.integration == integration and _smooth(run)), None)
+        for integration in INTEGRATIONS
+    }
+    for run in runs:
+        if not (run.stalled or run.invalid or run is smooth[run.integration]):
+            continue
+        if not run.trace:
+            lines += ["", f"{run.integration} run {run.number}: hls.js reported nothing (no master playlist yet)."]
+            continue
+        stall_at = next((_trace_time(line) for line in run.trace if "STALL" in line), None)
+        since = -math.inf if stall_at is None else stall_at - TRACE_BEFORE_STALL_S
+        shown = _compress_loads([line for line in run.trace if _trace_time(line) >= since])
+        kind = "no stall, for comparison; " if _smooth(run) else ""
+        lines += ["", f"{run.integration} run {run.number} ({kind}seconds since the page started):", "", "```"]
+        lines += shown[:TRACE_LINES_SHOWN]
+        if len(shown) > TRACE_LINES_SHOWN:
+            lines.append(f"... {len(shown) - TRACE_LINES_SHOWN} more")
+        lines.append("```")
+    return lines
+
+
+def _smooth(run: ColdStart) -> bool:
+    return run.invalid is None and not run.stalled and bool(run.trace)
+
+
+def _trace_time(line: str) -> float:
+    return float(line.split(" ", 1)[0])
+
+
+def _compress_loads(lines: Sequence[str]) -> list[str]:
+    """Runs of LOADS_GROUPED or more `loaded` lines in a row become one line: which parts, how often, buffered."""
+    out: list[str] = []
+    group: list[str] = []
+
+    def flush() -> None:
+        if len(group) < LOADS_GROUPED:
+            out.extend(group)
+        else:
+            parts = list(dict.fromkeys(line.split(" ")[2] for line in group))
+            first, last = group[0].split(" ", 1)[0], group[-1].split(" ", 1)[0]
+            buffered = list(dict.fromkeys(line.split("buffered=", 1)[-1] for line in group))
+            out.append(
+                f"{first}-{last} loaded {len(group)} times: {' '.join(parts)}; buffered {' | '.join(buffered[:4])}"
+                + (" ..." if len(buffered) > 4 else "")
+            )
+        group.clear()
+
+    for line in lines:
+        if line.split(" ", 2)[1] == "loaded":
+            group.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return out
+
+
+def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) -> tuple[str, str]:
+    table, overall, verdict_lines = summarize(outcome)
+    warnings = list(outcome.warnings)
+    camera_fps, worst_fps = outcome.camera_fps
+    real_time = camera_fps is not None and camera_fps >= REAL_TIME_MIN_FRACTION * CAMERA_FPS
+    if not real_time:
+        warnings.append(
+            f"the camera delivered {fmt(camera_fps, '.1f')} fps of {CAMERA_FPS}: it did not keep real time on this"
+            " machine (try --size 1280x720)"
+        )
+    if worst_fps is not None and worst_fps < REAL_TIME_DIP_FRACTION * CAMERA_FPS:
+        warnings.append(
+            f"the camera dipped to {worst_fps:.1f} fps in its worst {REAL_TIME_WINDOW_S:g} s window (a starved CPU);"
+            " see the camera fps column for the runs it hit"
+        )
+    logged: dict[tuple[str, str], list[int]] = {}  # (implementation, message) → the runs that logged it
+    for run in outcome.runs:
+        if run.invalid is not None:
+            warnings.append(f"{run.integration} run {run.number} INVALID: {run.invalid}")
+        for problem in run.problems:
+            logged.setdefault((run.integration, problem), []).append(run.number)
+    for (integration, problem), numbers in logged.items():
+        warnings.append(
+            f"{integration} logged in {len(numbers)} of {config.runs} runs ({', '.join(map(str, numbers))}): {problem}"
+        )
+    settings = "; ".join(
+        f"{name}: LL-HLS {'on' if ll_hls else 'off'}, part target {part:g} s"
+        for name, (part, ll_hls) in outcome.servers.items()
+    )
+    hls_version = next((run.hls_version for run in outcome.runs if run.hls_version), "?")
+    audio = ", AAC-LC mono 48 kHz" if config.audio else ", no audio"
+    lines = [
+        f"# Latency benchmark {now_iso()}",
+        "",
+        f"Command: `{shlex.join(['python', 'bench/latency.py', *argv])}`  ",
+        f"Camera: simulator, H.264 High {config.width}x{config.height} {CAMERA_FPS} fps, keyframe every"
+        f" {KEYFRAME_INTERVAL_S:g} s, {CAMERA_BITRATE_KBIT} kbit/s{audio}, RTSP over TCP; its encoder kept running by"
+        f" a background viewer (cold starts join mid-GOP). It {'kept' if real_time else '**did not keep**'} real"
+        f" time: {fmt(camera_fps, '.2f')} fps delivered over the measured runs, {fmt(worst_fps, '.1f')} fps in the"
+        f" worst {REAL_TIME_WINDOW_S:g} s window  ",
+        f"Player: hls.js {hls_version} (lowLatencyMode on, otherwise its defaults) in headless Chromium"
+        f" {outcome.chromium_version} (software decoding), a new browser context per cold start;"
+        f" {config.playback_s:g} s of playback after the first frame  ",
+        f"Settings (each implementation's own defaults unless --part): {settings}; segment target 6 s  ",
+        f"Runs: {config.runs} cold starts per implementation, alternating, after one unmeasured warm-up each;"
+        " each in a Home Assistant instance of its own (child process, own loopback port)  ",
+        f"Machine: {os.cpu_count()} CPUs, load average {load}; {versions()}",
+        "",
+        table,
+        "",
+        f"Targets for ours (requirement 5): **{overall}**"
+        + (" (a run measured nothing: see the warnings)" if overall == "INVALID" else ""),
+        "",
+        *verdict_lines,
+        "",
+        "Latency is glass to glass: the wall clock when Chromium presents a frame minus the capture time the camera"
+        " burnt into it. Stall episodes: `waiting` → `playing` after playback began; player stalls: the harness's"
+        " count (`waiting` events + hls.js BUFFER_STALLED_ERROR); a run with either has stalled.",
+        "",
+        "## Runs",
+        "",
+        runs_table(outcome.runs),
+    ]
+    if traces := stall_traces(outcome.runs):
+        lines += ["", "## What hls.js did (stalled and INVALID runs, and one smooth run each)", *traces]
+    if warnings:
+        lines += ["", "## Warnings", "", *(f"- {warning}" for warning in warnings)]
+    return "\n".join(lines) + "\n", overall
+
+
+# -- command line -------------------------------------------------------------------------------------------------
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    try:
+        return int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, help=f"cold starts per implementation (default {DEFAULT_RUNS})")
+    parser.add_argument("--playback", type=float, help=f"seconds of playback per run (default {DEFAULT_PLAYBACK_S:g})")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"smoke run: {QUICK_RUNS} runs each, {QUICK_PLAYBACK_S:g} s of playback"
+    )
+    parser.add_argument("--part", type=float, help="part target for both (default: each implementation's own)")
+    parser.add_argument("--only", choices=("ours", "builtin"), help="measure one implementation only")
+    parser.add_argument("--size", type=_size, default=_size(DEFAULT_SIZE), help=f"camera size (default {DEFAULT_SIZE})")
+    parser.add_argument("--no-audio", action="store_true", help="camera without AAC audio")
+    parser.add_argument("--serve", choices=INTEGRATIONS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.runs = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
+    args.playback = args.playback or (QUICK_PLAYBACK_S if args.quick else DEFAULT_PLAYBACK_S)
+    if args.runs < 1 or not math.isfinite(args.playback) or args.playback <= 0:
+        parser.error("--runs and --playback must be positive")
+    return args
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s: %(message)s")
+    quiet_startup_logging()
+    if args.serve:
+        asyncio.run(serve(args.serve, args.part))
+        return 0
+
+    integrations: tuple[StreamIntegration, ...] = (
+        INTEGRATIONS if args.only is None else ("ours",) if args.only == "ours" else ("built-in",)
+    )
+    width, height = args.size
+    config = Config(args.runs, args.playback, args.part, integrations, width, height, audio=not args.no_audio)
+    load_before = load_average()
+    outcome = asyncio.run(benchmark(config))
+    text, overall = report(config, argv, outcome, load=f"{load_before} before, {load_average()} after")
+    print()
+    print(text)
+    suffixes = [
+        suffix
+        for suffix, on in (
+            ("-quick", args.quick),
+            (f"-part{args.part:g}" if args.part is not None else "", args.part is not None),
+            (f"-{args.only}" if args.only else "", args.only is not None),
+            (f"-{width}x{height}", (width, height) != _size(DEFAULT_SIZE)),
+            ("-noaudio", args.no_audio),
+        )
+        if on
+    ]
+    path = write_report("latency", suffixes, text)
+    print(f"Written to {path.relative_to(PROJECT_DIR)}")
+    return 1 if overall in {"FAIL", "INVALID"} else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -130,7 +130,7 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
         if session.closed:
             return
         ice_servers = choose_ice_servers(camera.async_get_webrtc_client_configuration().configuration.ice_servers)
-        answer = await session.answer(offer_sdp, source, list(ice_servers), self.relay_only)
+        answer = await session.answer(offer_sdp, source, ice_servers, self.relay_only)
         if answer is not None:
             send_message(WebRTCAnswer(answer))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import SessionDescription, candidate_from_sdp
@@ -82,7 +82,7 @@ class WebRtcSession:
         return self._closed
 
     async def answer(
-        self, offer_sdp: str, source: SourceInfo, ice_servers: list[object], relay_only: bool
+        self, offer_sdp: str, source: SourceInfo, ice_servers: Sequence[RTCIceServer], relay_only: bool
     ) -> str | None:
         """The answer SDP (with our candidates), or None if the session was closed meanwhile."""
         kinds = _media_kinds(offer_sdp)
@@ -96,7 +96,7 @@ class WebRtcSession:
             raise SessionError("webrtc_codec_unsupported", str(err)) from None
 
         self._viewer = viewer = self._stream.add_live_viewer()
-        self._pc = pc = RTCPeerConnection(rtc_configuration(ice_servers, relay_only))  # type: ignore[arg-type]
+        self._pc = pc = RTCPeerConnection(rtc_configuration(ice_servers, relay_only))
         pc.on("connectionstatechange", self._on_connection_state)
         video = pc.addTransceiver(LiveVideoTrack(viewer), direction="sendonly")
         video.setCodecPreferences(video_codecs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.clock import current_datetime, datetime_to_ntp
 from webrtc_models import RTCIceServer as HaIceServer
 
 from custom_components.stream.live import LiveVideoFrame, LiveViewer
@@ -12,7 +14,10 @@ from custom_components.stream.live.feed import MAX_QUEUED_VIDEO
 from custom_components.stream.live.video import AnnexBConverter
 from custom_components.stream.webrtc.codecs import h264_capability
 from custom_components.stream.webrtc.ice import choose_ice_servers
+from custom_components.stream.webrtc.rtp_cost import decline_unused_extensions, ntp_time_now
 from custom_components.stream.webrtc.tracks import _Timeline
+
+from .test_webrtc_chromium_offer import CHROMIUM_SOFTWARE_H264_OFFER
 
 SPS = bytes.fromhex("6764001facd9405005bb011000000300100000030300f1831960")
 PPS = bytes.fromhex("68ebe3cb22c0")
@@ -162,3 +167,40 @@ def test_h264_capability_prefers_the_cameras_profile(camera: str, decodable_by: 
     assert profiles[0] == camera
     assert {profile[:2] for profile in profiles} <= decodable_by
     assert capability[-1].mimeType == "video/rtx"
+
+
+def test_fast_ntp_clock_reads_what_aiortcs_datetime_clock_reads() -> None:
+    before = datetime_to_ntp(current_datetime())
+    now = ntp_time_now()
+    after = datetime_to_ntp(current_datetime())
+    # Both are 32.32 fixed point since 1900; datetime has microsecond resolution, time_ns finer.
+    one_microsecond = (1 << 32) // 1_000_000 + 1
+    assert before - one_microsecond <= now <= after + one_microsecond
+
+
+async def _answer_extensions(offer: str) -> list[str]:
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("video", direction="sendonly").setCodecPreferences(h264_capability("42e01f"))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        answer = (await pc.createAnswer()).sdp
+    finally:
+        await pc.close()
+    return [line for line in answer.splitlines() if line.startswith("a=extmap:")]
+
+
+async def test_the_answer_declines_abs_send_time_and_keeps_mid() -> None:
+    offer = "\r\n".join(
+        [
+            *CHROMIUM_SOFTWARE_H264_OFFER.split("\r\n")[:-1],
+            "a=extmap:1 urn:ietf:params:rtp-hdrext:toffset",
+            "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+            "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
+            "",
+        ]
+    )
+    assert await _answer_extensions(decline_unused_extensions(offer)) == [
+        "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid"
+    ]
+    # aiortc alone would answer abs-send-time too.
+    assert "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time" in await _answer_extensions(offer)

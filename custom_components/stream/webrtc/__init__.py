@@ -7,6 +7,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.setup import EventComponentLoaded
 
 from .provider import StreamWebRtcProvider
+from .rtp_cost import install_fast_clock
 
 __all__ = ["StreamWebRtcProvider", "async_setup_webrtc"]
 
@@ -18,6 +19,7 @@ def async_setup_webrtc(hass: HomeAssistant, max_sessions_per_camera: int) -> Str
     """The provider, registered with the camera integration as soon as that is loaded (now or later)."""
     from homeassistant.components.camera.webrtc import async_register_webrtc_provider
 
+    install_fast_clock()
     provider = StreamWebRtcProvider(hass, max_sessions_per_camera)
 
     @callback

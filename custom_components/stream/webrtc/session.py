@@ -18,6 +18,7 @@ from ..core import Stream
 from ..live import LiveViewer, SourceInfo
 from .codecs import CodecRegistryFullError, audio_capability, h264_capability
 from .ice import limit_gathering_time, rtc_configuration
+from .rtp_cost import decline_unused_extensions
 from .tracks import LiveAudioTrack, LiveVideoTrack
 
 _LOGGER = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class WebRtcSession:
             audio.setCodecPreferences(audio_capability(source.audio))
         await self._stream.start()
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=decline_unused_extensions(offer_sdp), type="offer"))
             limit_gathering_time(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except (ValueError, InvalidStateError) as err:

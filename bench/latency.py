@@ -24,6 +24,8 @@ pairs) so that machine noise hits both alike, after one unmeasured warm-up each.
    all runs' samples pooled.
 6. Stalls after playback began: episodes from a `waiting` event to the next `playing` and their total duration,
    hls.js BUFFER_STALLED_ERRORs, fatal errors; also the longest gap between presented frames and the frame rate.
+   A `waiting` while the video is seeking (hls.js seeks to its start position, sometimes after the first frame
+   showed, and jumps gaps) is counted apart as a seek wait, with the seek's duration, not as a stall.
    The page also traces what hls.js did (playlist updates, loaded parts, errors, the buffered ranges); the report
    shows the trace of every stalled or INVALID run, and of one smooth run per implementation for comparison.
 7. The context is closed and the stream stopped; its worker thread must end before the next run.
@@ -40,6 +42,9 @@ Run (the report is also written to bench/results/latency-<date>[-quick][-part<P>
     scripts/sandbox --private-net python bench/latency.py --quick      # 3 each, 5 s of playback: smoke run
     scripts/sandbox --private-net python bench/latency.py --part 1.0   # both at 1.0 s parts
     scripts/sandbox --private-net python bench/latency.py --runs 5 --only ours --size 1280x720
+    scripts/sandbox --private-net python bench/latency.py --runs 8 --only ours --hls-debug  # + hls.js's own log
+
+With --hls-debug every run's whole trace, hls.js's debug log included, goes to bench/results/trace-<impl>-<n>.txt.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ from homeassistant.core import HomeAssistant  # noqa: E402
 from playwright.async_api import Browser, Page  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    RESULTS_DIR,
     LogCapture,
     StreamIntegration,
     fmt,
@@ -130,7 +136,7 @@ SAMPLES_KEPT = 5000  # latency samples the page keeps: every frame of a run at 3
 VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 1280, 720
 SERVER_MARKER = "LATENCY-SERVER "
 THIS_SCRIPT = str(Path(__file__).resolve())
-TRACE_LIMIT = 2000  # hls.js trace lines a page keeps
+TRACE_LIMIT = 50_000  # trace lines a page keeps (hls.js's debug log is long)
 TRACE_BEFORE_STALL_S = 3.0  # a stalled run's trace in the report starts this long before its first stall
 TRACE_LINES_SHOWN = 40
 LOADS_GROUPED = 4  # this many `loaded` trace lines in a row are shown as one
@@ -143,7 +149,7 @@ _LOGGER = logging.getLogger("bench.latency")
 STALL_METER_JS = """
 (() => {
   const meter = { playing: false, waitingSince: null, episodes: 0, stalledMs: 0, seeks: 0, lastFrameAt: null,
-                  longestGapMs: 0 };
+                  longestGapMs: 0, seekWaits: 0, seekingSince: null, waitedInSeek: false, seekWaitMs: 0 };
   const origin = performance.now();
   const now = () => performance.now();
   const trace = [];
@@ -168,6 +174,12 @@ STALL_METER_JS = """
     meter.playing = true;
   }, true);
   window.addEventListener("waiting", () => {
+    if (video() && video().seeking) {
+      meter.seekWaits += 1;
+      meter.waitedInSeek = true;
+      note(`waiting during a seek ${buffered()}`);
+      return;
+    }
     if (meter.playing && meter.waitingSince === null) {
       meter.episodes += 1;
       meter.waitingSince = now();
@@ -176,7 +188,16 @@ STALL_METER_JS = """
   }, true);
   window.addEventListener("seeking", () => {
     if (meter.playing) meter.seeks += 1;
+    meter.seekingSince = now();
     note(`seeking ${buffered()}`);
+  }, true);
+  window.addEventListener("seeked", () => {
+    if (meter.seekingSince !== null && meter.waitedInSeek) {
+      meter.seekWaitMs = Math.max(meter.seekWaitMs, now() - meter.seekingSince);
+    }
+    meter.seekingSince = null;
+    meter.waitedInSeek = false;
+    note(`seeked ${buffered()}`);
   }, true);
   document.addEventListener("DOMContentLoaded", () => {
     const onFrame = (frameNow) => {
@@ -195,7 +216,8 @@ STALL_METER_JS = """
     hls.on(E.MANIFEST_LOADED, () => note("master playlist loaded"));
     hls.on(E.LEVEL_UPDATED, (_e, d) => {
       const x = d.details;
-      note(`playlist: last segment ${x.endSN} part ${x.endPart ?? "-"}, edge ${x.edge.toFixed(2)}`);
+      const lastPart = x.partList && x.partList.length ? `${x.lastPartSn}.${x.lastPartIndex}` : "-";
+      note(`playlist: last segment ${x.endSN} last part ${lastPart}, edge ${x.edge.toFixed(2)}`);
     });
     hls.on(E.FRAG_LOADED, (_e, d) => note(`loaded ${d.frag.sn}${d.part ? "." + d.part.index : ""} ${buffered()}`));
     hls.on(E.ERROR, (_e, d) => note(`error ${d.details}${d.fatal ? " (fatal)" : ""} ${buffered()}`));
@@ -203,6 +225,8 @@ STALL_METER_JS = """
   window.stallMeter = {
     read: () => ({
       episodes: meter.episodes,
+      seekWaits: meter.seekWaits,
+      longestSeekWaitMs: meter.seekWaitMs,
       stalledMs: meter.stalledMs + (meter.waitingSince === null ? 0 : now() - meter.waitingSince),
       stillStalled: meter.waitingSince !== null,
       seeks: meter.seeks,
@@ -210,9 +234,24 @@ STALL_METER_JS = """
       longestGapMs: Math.max(meter.longestGapMs, meter.lastFrameAt === null ? 0 : now() - meter.lastFrameAt),
       trace,
     }),
+    note,
   };
 })();
 """.replace("TRACE_LIMIT", str(TRACE_LIMIT))
+
+
+# Routes hls.js's debug log into the trace (tests/assets/hls_player.js installs the sink into its config).
+HLS_DEBUG_JS = """
+window.hlsDebugSink = (...args) => window.stallMeter.note("hls.js " + args.map(String).join(" ").slice(0, 400));
+"""
+
+
+def write_trace(run: ColdStart) -> Path:
+    """A run's whole trace, for --hls-debug."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"trace-{run.integration}-{run.number}.txt"
+    path.write_text("\n".join(run.trace) + "\n")
+    return path
 
 
 # -- server side: one Home Assistant per implementation, in its own process ----------------------------------------
@@ -487,6 +526,8 @@ class ColdStart:
     player_stalls: int = 0  # the harness's count: waiting events after playback began + BUFFER_STALLED_ERRORs
     buffer_stalled_errors: int = 0
     seeks: int = 0
+    seek_waits: int = 0  # `waiting` events while seeking: not stalls
+    longest_seek_wait_s: float = 0.0
     longest_frame_gap_s: float | None = None
     presented_fps: float | None = None
     dropped_frames: int = 0
@@ -545,6 +586,8 @@ class StallMeter:
     episodes: int
     stalled_s: float
     seeks: int
+    seek_waits: int
+    longest_seek_wait_s: float
     longest_frame_gap_s: float
     trace: tuple[str, ...]
 
@@ -555,6 +598,8 @@ class StallMeter:
             episodes=int(raw["episodes"]),
             stalled_s=float(raw["stalledMs"]) / 1000,
             seeks=int(raw["seeks"]),
+            seek_waits=int(raw["seekWaits"]),
+            longest_seek_wait_s=float(raw["longestSeekWaitMs"]) / 1000,
             longest_frame_gap_s=float(raw["longestGapMs"]) / 1000,
             trace=tuple(str(line) for line in raw["trace"]),
         )
@@ -568,12 +613,15 @@ async def cold_start(
     *,
     number: int,
     playback_s: float,
+    hls_debug: bool = False,
 ) -> ColdStart:
     context = await browser.new_context(viewport={"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT})
     playlist_task: asyncio.Task[PlaylistTiming] | None = None
     try:
         page = await context.new_page()
         await page.add_init_script(STALL_METER_JS)
+        if hls_debug:
+            await page.add_init_script(HLS_DEBUG_JS)
         stream = await server.start_stream(camera_url)
         playlist_task = asyncio.create_task(first_playable_playlist(stream.master_url, stream.started_at))
         asked_at = time.time()
@@ -631,6 +679,8 @@ def _cold_start_result(
         player_stalls=state.stalls,
         buffer_stalled_errors=state.buffer_stalled_errors,
         seeks=meter.seeks,
+        seek_waits=meter.seek_waits,
+        longest_seek_wait_s=meter.longest_seek_wait_s,
         longest_frame_gap_s=meter.longest_frame_gap_s,
         presented_fps=state.frames_presented / window_s if window_s > 0 else None,
         dropped_frames=state.dropped_frames,
@@ -655,6 +705,7 @@ class Config:
     width: int
     height: int
     audio: bool
+    hls_debug: bool = False
 
     def camera_spec(self) -> CameraSpec:
         return CameraSpec(
@@ -689,7 +740,8 @@ def _run_line(run: ColdStart) -> str:
         f"  {where}: playlist {fmt(run.playlist.playable_s, '.2f')} s (master {fmt(run.playlist.master_s, '.2f')}),"
         f" first frame {fmt(run.first_frame_s, '.2f')} s (from start {fmt(run.start_to_frame_s, '.2f')}),"
         f" latency {fmt(_seconds(run.latency_median_ms), '.2f')}/{fmt(_seconds(run.latency_p95_ms), '.2f')} s,"
-        f" stalls {run.stall_episodes} ({run.stalled_s:.2f} s), {fmt(run.presented_fps, '.1f')} fps"
+        f" stalls {run.stall_episodes} ({run.stalled_s:.2f} s), seek waits {run.seek_waits},"
+        f" {fmt(run.presented_fps, '.1f')} fps"
         f" (camera {fmt(run.camera_fps, '.1f')})" + (" FATAL" if run.fatal else "")
     )
 
@@ -721,13 +773,21 @@ async def benchmark(config: Config) -> Outcome:
                 begun = time.time()
                 try:
                     run = await cold_start(
-                        server, browser, assets.base_url, camera.url(MOUNT), number=number, playback_s=playback_s
+                        server,
+                        browser,
+                        assets.base_url,
+                        camera.url(MOUNT),
+                        number=number,
+                        playback_s=playback_s,
+                        hls_debug=config.hls_debug,
                     )
                 finally:
                     problems = await server.stop_stream()
                 run.problems += problems
                 run.camera_fps = viewer.delivered_fps(begun, time.time())[0]
                 print(_run_line(run), flush=True)
+                if config.hls_debug:
+                    print(f"    trace: {write_trace(run).relative_to(PROJECT_DIR)}", flush=True)
                 for problem in problems:
                     print(f"    logged: {problem}", flush=True)
                 await asyncio.sleep(SETTLE_S)
@@ -936,6 +996,14 @@ def _figures(playlist_target: float) -> list[Figure]:
             counted=True,
         ),
         Figure(
+            "waits during seeks, total | longest seek with a wait s (not stalls: hls.js's own seeks)",
+            lambda s: float(sum(run.seek_waits for run in s.runs)),
+            lambda s: max((run.longest_seek_wait_s for run in s.runs), default=0.0),
+            spec="g",
+            worst_spec=".2f",
+            counted=True,
+        ),
+        Figure(
             "runs with a fatal hls.js error",
             lambda s: float(s.fatal_runs),
             None,
@@ -1036,7 +1104,8 @@ def summarize(outcome: Outcome) -> tuple[str, str, list[str]]:
 def runs_table(runs: Sequence[ColdStart]) -> str:
     header = (
         "| # | implementation | playlist s | master s | first frame s | from start s | latency median s | p95 s "
-        "| hls.js latency s | stall episodes | stalled s | player stalls | seeks | longest gap s | fps | dropped "
+        "| hls.js latency s | stall episodes | stalled s | player stalls | seeks | seek waits (longest s) "
+        "| longest gap s | fps | dropped "
         "| camera fps | hls.js errors |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
@@ -1055,6 +1124,7 @@ def runs_table(runs: Sequence[ColdStart]) -> str:
             f"| {fmt(run.start_to_frame_s, '.2f')} | {fmt(_seconds(run.latency_median_ms), '.2f')} "
             f"| {fmt(_seconds(run.latency_p95_ms), '.2f')} | {fmt(run.hls_latency_s, '.2f')} "
             f"| {run.stall_episodes} | {run.stalled_s:.2f} | {run.player_stalls} | {run.seeks} "
+            f"| {run.seek_waits} ({run.longest_seek_wait_s:.2f}) "
             f"| {fmt(run.longest_frame_gap_s, '.2f')} | {fmt(run.presented_fps, '.1f')} | {run.dropped_frames} "
             f"| {fmt(run.camera_fps, '.1f')} | {error_text} |"
         )
@@ -1180,7 +1250,8 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) 
         "",
         "Latency is glass to glass: the wall clock when Chromium presents a frame minus the capture time the camera"
         " burnt into it. Stall episodes: `waiting` → `playing` after playback began; player stalls: the harness's"
-        " count (`waiting` events + hls.js BUFFER_STALLED_ERROR); a run with either has stalled.",
+        " count (`waiting` events + hls.js BUFFER_STALLED_ERROR); a run with either has stalled. A `waiting` while the"
+        " video is seeking (hls.js's own seek to its start position or over a gap) is a seek wait, counted apart.",
         "",
         "## Runs",
         "",
@@ -1215,6 +1286,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--only", choices=("ours", "builtin"), help="measure one implementation only")
     parser.add_argument("--size", type=_size, default=_size(DEFAULT_SIZE), help=f"camera size (default {DEFAULT_SIZE})")
     parser.add_argument("--no-audio", action="store_true", help="camera without AAC audio")
+    parser.add_argument(
+        "--hls-debug", action="store_true", help="write each run's trace with hls.js's debug log to bench/results/"
+    )
     parser.add_argument("--serve", choices=INTEGRATIONS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.runs = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
@@ -1236,7 +1310,16 @@ def main(argv: Sequence[str]) -> int:
         INTEGRATIONS if args.only is None else ("ours",) if args.only == "ours" else ("built-in",)
     )
     width, height = args.size
-    config = Config(args.runs, args.playback, args.part, integrations, width, height, audio=not args.no_audio)
+    config = Config(
+        args.runs,
+        args.playback,
+        args.part,
+        integrations,
+        width,
+        height,
+        audio=not args.no_audio,
+        hls_debug=args.hls_debug,
+    )
     load_before = load_average()
     outcome = asyncio.run(benchmark(config))
     text, overall = report(config, argv, outcome, load=f"{load_before} before, {load_average()} after")

@@ -36,6 +36,7 @@
     firstFrameAtWall: null,
     playbackStarted: false,
     waitingEvents: 0,
+    seekWaits: 0,
     bufferStalledErrors: 0,
     errors: [],
     errorCount: 0,
@@ -108,6 +109,7 @@
         firstFrameAtWall: this.firstFrameAtWall,
         stalls: this.stalls,
         waitingEvents: this.waitingEvents,
+        seekWaits: this.seekWaits,
         bufferStalledErrors: this.bufferStalledErrors,
         errors: this.errors,
         errorCount: this.errorCount,
@@ -176,7 +178,10 @@
     player.playbackStarted = true;
   });
   video.addEventListener("waiting", () => {
-    if (player.playbackStarted) {
+    // Waiting for a seek to complete (hls.js seeks to its start position and jumps gaps) is not a stall.
+    if (video.seeking) {
+      player.seekWaits += 1;
+    } else if (player.playbackStarted) {
       player.waitingEvents += 1;
     }
   });
@@ -197,6 +202,11 @@
     const config = {};
     if (llParam !== null) {
       config.lowLatencyMode = llParam === "1";
+    }
+    if (typeof window.hlsDebugSink === "function") {
+      // A harness that wants hls.js's own log (why it loads what it loads) installs this sink before the page loads.
+      const sink = window.hlsDebugSink;
+      config.debug = { log: sink, info: sink, warn: sink, error: sink, debug: () => {} };
     }
     const hls = new Hls(config);
     player.hls = hls;

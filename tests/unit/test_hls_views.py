@@ -243,7 +243,7 @@ async def test_blocking_reload_returns_once_the_part_exists(client: TestClient[A
     response = await answer(request)
     assert response.status == 200
     text = await response.text()
-    assert '#EXT-X-PART:DURATION=0.50000,URI="./segment/1.1.m4s"' in text.splitlines()
+    assert '#EXT-X-PART:DURATION=0.49999,URI="./segment/1.1.m4s"' in text.splitlines()
     assert text.endswith('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="./segment/1.2.m4s"\n')
     assert stream.output.awakened == 1
 

@@ -14,6 +14,7 @@ from custom_components.stream.hls.cache import BufferRenders
 from custom_components.stream.hls.master import FALLBACK_BANDWIDTH, estimate_bandwidth, render_master_playlist
 from custom_components.stream.hls.playlist import (
     format_program_date_time,
+    media_duration,
     playlist_window,
     preload_hint,
     render_media_playlist,
@@ -74,7 +75,7 @@ def test_fast_start_single_part() -> None:
         "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=36.000,PART-HOLD-BACK=1.000",
         '#EXT-X-MAP:URI="init.mp4?d=0"',
         "#EXT-X-PROGRAM-DATE-TIME:2026-10-04T12:00:00.250Z",
-        '#EXT-X-PART:DURATION=0.50000,URI="./segment/0.0.m4s",INDEPENDENT=YES',
+        '#EXT-X-PART:DURATION=0.49999,URI="./segment/0.0.m4s",INDEPENDENT=YES',
         '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="./segment/0.1.m4s"',
     ]
     playlist = m3u8.loads(text)
@@ -107,8 +108,8 @@ def test_segments_with_parts() -> None:
         assert listed.parts[0].independent == "YES"
         assert all(part.independent is None for part in listed.parts[1:])
     assert playlist.preload_hint.uri == "./segment/4.3.m4s"
-    assert "#EXTINF:6.000," in lines(text)
-    assert '#EXT-X-PART:DURATION=0.40000,URI="./segment/4.2.m4s"' in lines(text)
+    assert "#EXTINF:5.99999," in lines(text)
+    assert '#EXT-X-PART:DURATION=0.39999,URI="./segment/4.2.m4s"' in lines(text)
     assert lines(text).count('#EXT-X-MAP:URI="init.mp4?d=0"') == 1
     assert "#EXT-X-START" not in text  # LL clients go by PART-HOLD-BACK
 
@@ -118,9 +119,25 @@ def test_rendered_part_durations_sum_to_extinf() -> None:
     text = render_media_playlist([segment(7, durations)], LL)
     playlist = m3u8.loads(text)
     (listed,) = playlist.segments
-    assert f"#EXTINF:{sum(durations):.3f}," in lines(text)
-    # EXTINF has three decimals (half a millisecond of rounding), each PART DURATION five.
-    assert sum(part.duration for part in listed.parts) == pytest.approx(listed.duration, abs=0.0005 + 6 * 0.000005)
+    assert "#EXTINF:2.56249," in lines(text)
+    # Each duration is rounded down to 10 µs: the parts' sum is short of EXTINF by at most that per part.
+    assert listed.duration - 6 * 0.00001 <= sum(part.duration for part in listed.parts) <= listed.duration
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (6.0, "5.99999"),
+        (1 / 3, "0.33332"),
+        (0.999_999, "0.99999"),
+        (89_991 / 90_000, "0.99989"),
+        (0.000_004, "0.00000"),
+    ],
+)
+def test_durations_stay_a_few_microseconds_under_the_media(seconds: float, text: str) -> None:
+    """Browsers floor buffered times to the microsecond: a listed end must not pass that (see media_duration)."""
+    assert media_duration(seconds) == text
+    assert float(text) <= max(seconds - 0.000_002, 0)
 
 
 def test_preload_hint_after_a_complete_segment() -> None:
@@ -138,7 +155,7 @@ def test_discontinuity_repeats_the_map() -> None:
     assert "#EXT-X-DISCONTINUITY-SEQUENCE:2" in rendered
     boundary = rendered.index("#EXT-X-DISCONTINUITY")
     assert rendered[boundary + 1] == '#EXT-X-MAP:URI="init.mp4?d=3"'
-    assert rendered.index("./segment/5.m4s") < boundary < rendered.index("#EXTINF:6.000,", boundary)
+    assert rendered.index("./segment/5.m4s") < boundary < rendered.index("#EXTINF:5.99999,", boundary)
     playlist = m3u8.loads(text)
     assert playlist.discontinuity_sequence == 2
     assert [s.discontinuity for s in playlist.segments if s.uri] == [False, True]

@@ -25,6 +25,8 @@ INIT_URI = "init.mp4"
 
 # Float sums of part durations can overshoot an exact boundary by a few ulps.
 _EPSILON = 1e-6
+_DURATION_UNITS = 100_000  # durations are written in units of 10 µs
+_DURATION_MARGIN = 5e-6  # ... and kept this far under the media's (see media_duration)
 
 
 def playlist_version(settings: StreamSettings) -> int:
@@ -43,6 +45,20 @@ def target_duration(segments: Iterable[Segment], settings: StreamSettings) -> in
     configured = math.ceil(settings.min_segment_duration - _EPSILON)
     longest = max((math.floor(segment.duration + 0.5) for segment in segments), default=0)
     return max(configured, longest, 1)
+
+
+def media_duration(seconds: float) -> str:
+    """EXTINF / PART DURATION text: at least 5 µs and at most 15 µs short of the media's duration, never over.
+
+    A player places segments and parts by these durations and asks for what comes after the end of its buffer.
+    Chromium reports that end from the media timestamps floored to microseconds (a frame's time and its duration
+    each), up to 2 µs short of the true end. If the playlist put the end of a segment even 1 µs past that, hls.js
+    would take the segment it just buffered as unfinished and load its parts again and again (each reload of the
+    first part evicts the rest of its GOP from the buffer): a stall of seconds right after the first frame.
+    """
+    units = math.floor((seconds - _DURATION_MARGIN) * _DURATION_UNITS + _EPSILON)
+    units = max(units, 0)
+    return f"{units // _DURATION_UNITS}.{units % _DURATION_UNITS:05d}"
 
 
 def skip_boundary(target: int) -> float:
@@ -137,7 +153,7 @@ def render_media_playlist(
         if index >= parts_from:
             lines.extend(_part_lines(segment))
         if segment.complete:
-            lines += [f"#EXTINF:{segment.duration:.3f},", segment_uri(segment.sequence)]
+            lines += [f"#EXTINF:{media_duration(segment.duration)},", segment_uri(segment.sequence)]
         previous = segment
 
     if ll_hls and (hint := preload_hint(segments)) is not None:
@@ -150,7 +166,7 @@ def _part_lines(segment: Segment) -> list[str]:
     for index, part in enumerate(segment.parts):
         independent = ",INDEPENDENT=YES" if part.independent else ""
         uri = part_uri(segment.sequence, index)
-        lines.append(f'#EXT-X-PART:DURATION={part.duration:.5f},URI="{uri}"{independent}')
+        lines.append(f'#EXT-X-PART:DURATION={media_duration(part.duration)},URI="{uri}"{independent}')
     return lines
 
 

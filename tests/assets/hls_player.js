@@ -36,7 +36,6 @@
     firstFrameAtWall: null,
     playbackStarted: false,
     waitingEvents: 0,
-    seekWaits: 0,
     bufferStalledErrors: 0,
     errors: [],
     errorCount: 0,
@@ -109,7 +108,6 @@
         firstFrameAtWall: this.firstFrameAtWall,
         stalls: this.stalls,
         waitingEvents: this.waitingEvents,
-        seekWaits: this.seekWaits,
         bufferStalledErrors: this.bufferStalledErrors,
         errors: this.errors,
         errorCount: this.errorCount,
@@ -179,9 +177,7 @@
   });
   video.addEventListener("waiting", () => {
     // Waiting for a seek to complete (hls.js seeks to its start position and jumps gaps) is not a stall.
-    if (video.seeking) {
-      player.seekWaits += 1;
-    } else if (player.playbackStarted) {
+    if (player.playbackStarted && !video.seeking) {
       player.waitingEvents += 1;
     }
   });

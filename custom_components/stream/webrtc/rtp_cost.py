@@ -2,8 +2,8 @@
 a 4 Mbit/s camera, each SRTP-protected and serialized in Python).
 
 - The answer declines the abs-send-time header extension. It feeds the browser's bandwidth estimate, which a
-  passthrough sender cannot act on (there is no encoder to slow down), and it costs two clock reads and an
-  extension write per packet. `mid` stays: browsers route bundled media by it.
+  passthrough sender cannot act on (there is no encoder to slow down), and it costs an extension write per
+  packet. `mid` stays: browsers route bundled media by it.
 - aiortc's NTP clock (read twice per packet: abs-send-time and the sender report's reference) goes through
   timezone-aware datetime arithmetic; the same value from `time.time_ns()` costs a fifth of that.
 """

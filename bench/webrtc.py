@@ -34,7 +34,7 @@ Measured, `--repeat` times (viewer counts ascending, then descending, alternatel
 - Added latency: for every frame, from the worker handing it to the live feed (`LiveFeed.video`, wrapped by the bench
   in this process only) to the client peer receiving its last RTP packet (one machine: one monotonic clock). Frames
   are matched by identity: a session's RTP timestamps are our pts plus an offset of its own, known from the first
-  frame its track returned (noted here) and the first RTP timestamp the client got. Pooled over the viewers and runs
+  frame its sender sent (noted here) and the first RTP timestamp the client got. Pooled over the viewers and runs
   of a viewer count; median, p95, max. Also "worker -> sent", to when the session's sender had sent the frame (our
   side alone; on loopback the client's socket has it then). Target: p95 <= 100 ms with 1 and with 16 viewers.
 - A profile (cProfile with a CPU clock, every thread, in a separate unmeasured 16-viewer window) says where the
@@ -544,22 +544,22 @@ class ClientPool:
 class ServerLog:
     """When the worker handed each frame to the live feed, and when each session's sender took it and had sent it.
 
-    A session's RTP timestamps are our pts plus an offset of its own (aiortc's random origin, our track's rebase):
-    the first frame the session's track returned, as pts and as the packet's timestamp, and the client's first RTP
-    timestamp (that same frame's) give it, so frames are matched by identity, not by timing.
+    A session's RTP timestamps are our pts plus an offset of its own (a random origin, the timeline's rebase): the
+    first frame the session's sender sent, as pts and as RTP timestamp, and the client's first RTP timestamp (that
+    same frame's) give it, so frames are matched by identity, not by timing.
     """
 
     def __init__(self) -> None:
         self.worker: deque[tuple[float, int]] = deque(maxlen=20000)  # (monotonic, pts & RTP_MASK), always on
         self.worker_bytes = 0  # video bytes handed to the live feed, always counted
         self.recording = False
-        self.pulls: dict[int, list[tuple[float, int]]] = {}  # viewer id -> (track asked for a frame, pts of the last)
+        self.pulls: dict[int, list[tuple[float, int]]] = {}  # viewer id -> (sender asked for a frame, pts of the last)
         self.first: dict[int, tuple[int, int]] = {}  # viewer id -> (first packet's timestamp, its pts), always on
         self._last_pts: dict[int, int] = {}
 
     def install(self, feed: Any) -> None:
         from custom_components.stream.live import LiveViewer
-        from custom_components.stream.webrtc.tracks import LiveVideoTrack
+        from custom_components.stream.webrtc.rtp_video import DirectVideoSender
 
         video = feed.video
         worker = self.worker
@@ -587,17 +587,15 @@ class ServerLog:
 
         viewer_class.next_video = timed_next_video
 
-        track_class: Any = LiveVideoTrack
-        recv = track_class.recv
+        sender_class: Any = DirectVideoSender
+        send_frame = sender_class.send_frame
 
-        async def noted_recv(track: Any) -> Any:
-            packet = await recv(track)
-            key = id(track._viewer)
-            if key not in log.first:
-                log.first[key] = (packet.pts & RTP_MASK, log._last_pts[key])
-            return packet
+        def noted_send_frame(sender: Any, frame: Any) -> int:
+            timestamp: int = send_frame(sender, frame)
+            log.first.setdefault(id(sender._viewer), (timestamp, frame.pts & RTP_MASK))
+            return timestamp
 
-        track_class.recv = noted_recv
+        sender_class.send_frame = noted_send_frame
 
     def start(self) -> None:
         self.pulls = {}
@@ -964,7 +962,7 @@ class Bench:
                 problems.append(f"viewer {index + 1}: no session or first frame to match its frames by")
                 unmatched += len(frames)
                 continue
-            # The client's first RTP timestamp is that of the first frame the session's track returned.
+            # The client's first RTP timestamp is that of the first frame the session's sender sent.
             _, first_pts = first
             offset = (viewer["first_ts"] - first_pts) & RTP_MASK
             pulls = self.log.pulls.get(id(live_viewer), [])

@@ -15,7 +15,7 @@ from custom_components.stream.live.video import AnnexBConverter
 from custom_components.stream.webrtc.codecs import h264_capability
 from custom_components.stream.webrtc.ice import choose_ice_servers
 from custom_components.stream.webrtc.rtp_cost import decline_unused_extensions, ntp_time_now
-from custom_components.stream.webrtc.tracks import _Timeline
+from custom_components.stream.webrtc.tracks import RtpTimeline
 
 from .test_webrtc_chromium_offer import CHROMIUM_SOFTWARE_H264_OFFER
 
@@ -138,7 +138,7 @@ async def test_closing_a_viewer_ends_its_reads() -> None:
 
 
 def test_timeline_continues_across_runs_and_never_goes_back() -> None:
-    timeline = _Timeline(step=3000)
+    timeline = RtpTimeline(step=3000)
 
     assert [timeline.rebase(1, pts) for pts in (90000, 93000, 96000)] == [0, 3000, 6000]
     assert timeline.rebase(2, 5) == 9000  # a new run: follows on one frame later
@@ -147,7 +147,7 @@ def test_timeline_continues_across_runs_and_never_goes_back() -> None:
 
 
 def test_timeline_follows_a_source_clock_that_jumps_back_within_a_run() -> None:
-    timeline = _Timeline(step=3000)
+    timeline = RtpTimeline(step=3000)
 
     assert [timeline.rebase(1, pts) for pts in (900000, 903000, 906000)] == [0, 3000, 6000]
     assert timeline.rebase(1, 903000) == 6001  # one frame back: held just ahead

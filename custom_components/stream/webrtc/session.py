@@ -19,7 +19,8 @@ from ..live import LiveViewer, SourceInfo
 from .codecs import CodecRegistryFullError, audio_capability, h264_capability
 from .ice import limit_gathering_time, rtc_configuration
 from .rtp_cost import decline_unused_extensions
-from .tracks import LiveAudioTrack, LiveVideoTrack
+from .rtp_video import attach_direct_video_sender
+from .tracks import LiveAudioTrack
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,8 +100,9 @@ class WebRtcSession:
         self._viewer = viewer = self._stream.add_live_viewer()
         self._pc = pc = RTCPeerConnection(rtc_configuration(ice_servers, relay_only))
         pc.on("connectionstatechange", self._on_connection_state)
-        video = pc.addTransceiver(LiveVideoTrack(viewer), direction="sendonly")
+        video = pc.addTransceiver("video", direction="sendonly")
         video.setCodecPreferences(video_codecs)
+        attach_direct_video_sender(video.sender, viewer)
         if source.audio is not None and "audio" in kinds:
             audio = pc.addTransceiver(LiveAudioTrack(viewer), direction="sendonly")
             audio.setCodecPreferences(audio_capability(source.audio))

@@ -1,4 +1,5 @@
-"""aiortc tracks that hand a viewer's live frames to the RTP senders as encoded packets (no re-encoding)."""
+"""RTP timestamps across worker runs, and the aiortc track that hands a viewer's audio to its RTP sender as
+encoded packets (video bypasses aiortc's send loop: rtp_video.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from ..live import LiveAudioFrame, LiveVideoFrame, LiveViewer
+from ..live import LiveAudioFrame, LiveViewer
 
 # A source clock that jumps back by more than this many frames within a run (the camera reset its timestamps and the
 # worker carried on) is followed on one frame later, as a new run is: holding the output at +1 per frame until the
@@ -16,7 +17,7 @@ from ..live import LiveAudioFrame, LiveVideoFrame, LiveViewer
 MAX_BACKWARD_STEPS = 30
 
 
-class _Timeline:
+class RtpTimeline:
     """Keeps a track's timestamps increasing across worker runs (each run starts a new source clock)."""
 
     def __init__(self, step: int) -> None:
@@ -36,28 +37,6 @@ class _Timeline:
         return out
 
 
-class LiveVideoTrack(MediaStreamTrack):
-    """H.264 access units (Annex-B, parameter sets before keyframes) for aiortc's H.264 packetizer."""
-
-    kind = "video"
-
-    def __init__(self, viewer: LiveViewer) -> None:
-        super().__init__()
-        self._viewer = viewer
-        self._timeline = _Timeline(step=3000)
-        self._time_base = Fraction(1, 90000)
-
-    async def recv(self) -> av.Packet[Any]:
-        frame: LiveVideoFrame | None = await self._viewer.next_video()
-        if frame is None:
-            self.stop()
-            raise MediaStreamError
-        packet = av.Packet(frame.data)
-        packet.pts = self._timeline.rebase(frame.run, frame.pts)
-        packet.time_base = self._time_base
-        return packet
-
-
 class LiveAudioTrack(MediaStreamTrack):
     """G.711 passed through, or the camera's shared Opus encoding."""
 
@@ -66,7 +45,7 @@ class LiveAudioTrack(MediaStreamTrack):
     def __init__(self, viewer: LiveViewer) -> None:
         super().__init__()
         self._viewer = viewer
-        self._timeline: _Timeline | None = None
+        self._timeline: RtpTimeline | None = None
         self._time_base: Fraction | None = None
 
     async def recv(self) -> av.Packet[Any]:
@@ -75,7 +54,7 @@ class LiveAudioTrack(MediaStreamTrack):
             self.stop()
             raise MediaStreamError
         if self._timeline is None or self._time_base is None:
-            self._timeline = _Timeline(step=frame.clock_rate // 50)
+            self._timeline = RtpTimeline(step=frame.clock_rate // 50)
             self._time_base = Fraction(1, frame.clock_rate)
         packet = av.Packet(frame.data)
         packet.pts = self._timeline.rebase(frame.run, frame.pts)

@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.stream.core import Stream
+from custom_components.stream.webrtc import rtp_video
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream, webrtc_provider
 from tests.simulator import CameraSimulator
 from tests.webrtc_client import SignallingError, WebRtcClient
@@ -52,6 +53,31 @@ async def test_pcmu_audio_passes_through(
     assert "PCMU/8000" in answer
     assert "opus" not in answer
     assert client.audio.sample_rate == 8000
+
+
+async def test_video_goes_through_aiortcs_own_send_loop_if_aiortc_moved(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A newer aiortc without an attribute the direct sender needs: the session falls back, the video still plays."""
+    attributes = (*rtp_video._SENDER_ATTRIBUTES, "renamed_in_a_newer_aiortc")
+    monkeypatch.setattr(rtp_video, "_SENDER_ATTRIBUTES", attributes)
+    camera = await ffmpeg_camera(camera_simulator.url("h264"))
+    ws = await hass_ws_client(hass)
+
+    for _ in range(2):
+        async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+            await client.offer()
+            await client.wait_for_frames(video=30, timeout=30)
+        assert 20 < client.video.fps < 40, client.video
+
+    warnings = [r.getMessage() for r in caplog.records if "aiortc's own RTP send loop" in r.getMessage()]
+    assert len(warnings) == 1  # once, not per session
+    assert "renamed_in_a_newer_aiortc" in warnings[0]
 
 
 async def test_video_only_camera_offers_no_audio(

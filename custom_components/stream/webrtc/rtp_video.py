@@ -9,13 +9,15 @@ a whole frame at a time.
 
 It stands in for one sender's RTP loop and retransmissions (`RTCRtpSender._run_rtp`, `_retransmit`); aiortc keeps
 negotiation, RTCP (sender reports, NACK/PLI handling) and `stop`. It keeps the sender-report counters aiortc's RTCP
-loop reads and the transport's byte counters its stats read. Those are private attributes of aiortc 1.16 (pinned in
-requirements.txt); `check_aiortc_internals` fails loudly if they move, and a unit test calls it.
+loop reads and the transport's byte counters its stats read. Those are private attributes of aiortc 1.16 (the
+version requirements.txt pins and the tests run); `attach_direct_video_sender` checks they are there and otherwise
+leaves the sender to aiortc (the session then feeds it through a track), so a newer aiortc costs CPU, not video.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import struct
 from typing import Any
@@ -203,7 +205,16 @@ class DirectVideoSender:
             self._send([packet])
 
 
-def attach_direct_video_sender(sender: RTCRtpSender, viewer: LiveViewer) -> DirectVideoSender:
-    direct = DirectVideoSender(sender, viewer)
-    direct.attach()
-    return direct
+@functools.cache  # once per process and reason, not once per session
+def _log_fallback(reason: str) -> None:
+    _LOGGER.warning("%s; using aiortc's own RTP send loop (more CPU per viewer)", reason)
+
+
+def attach_direct_video_sender(sender: RTCRtpSender, viewer: LiveViewer) -> bool:
+    """Send `viewer`'s video through `sender` directly; False (aiortc's own loop needed) if aiortc moved."""
+    try:
+        DirectVideoSender(sender, viewer).attach()
+    except RuntimeError as err:
+        _log_fallback(str(err))
+        return False
+    return True

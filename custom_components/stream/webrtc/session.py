@@ -20,7 +20,7 @@ from .codecs import CodecRegistryFullError, audio_capability, h264_capability
 from .ice import limit_gathering_time, rtc_configuration
 from .rtp_cost import decline_unused_extensions
 from .rtp_video import attach_direct_video_sender
-from .tracks import LiveAudioTrack
+from .tracks import LiveAudioTrack, LiveVideoTrack
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,7 +102,8 @@ class WebRtcSession:
         pc.on("connectionstatechange", self._on_connection_state)
         video = pc.addTransceiver("video", direction="sendonly")
         video.setCodecPreferences(video_codecs)
-        attach_direct_video_sender(video.sender, viewer)
+        if not attach_direct_video_sender(video.sender, viewer):
+            video.sender.replaceTrack(LiveVideoTrack(viewer))
         if source.audio is not None and "audio" in kinds:
             audio = pc.addTransceiver(LiveAudioTrack(viewer), direction="sendonly")
             audio.setCodecPreferences(audio_capability(source.audio))

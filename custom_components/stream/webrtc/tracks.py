@@ -1,5 +1,6 @@
-"""RTP timestamps across worker runs, and the aiortc track that hands a viewer's audio to its RTP sender as
-encoded packets (video bypasses aiortc's send loop: rtp_video.py)."""
+"""RTP timestamps across worker runs, and the aiortc tracks that hand a viewer's frames to aiortc's RTP senders as
+encoded packets (no re-encoding). Video normally bypasses aiortc's send loop (rtp_video.py); its track is the
+fallback for an aiortc whose internals moved."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from ..live import LiveAudioFrame, LiveViewer
+from ..live import LiveAudioFrame, LiveVideoFrame, LiveViewer
 
 # A source clock that jumps back by more than this many frames within a run (the camera reset its timestamps and the
 # worker carried on) is followed on one frame later, as a new run is: holding the output at +1 per frame until the
@@ -35,6 +36,28 @@ class RtpTimeline:
             out = self._last + 1
         self._last = out
         return out
+
+
+class LiveVideoTrack(MediaStreamTrack):
+    """H.264 access units (Annex-B, parameter sets before keyframes) for aiortc's H.264 packetizer."""
+
+    kind = "video"
+
+    def __init__(self, viewer: LiveViewer) -> None:
+        super().__init__()
+        self._viewer = viewer
+        self._timeline = RtpTimeline(step=3000)
+        self._time_base = Fraction(1, 90000)
+
+    async def recv(self) -> av.Packet[Any]:
+        frame: LiveVideoFrame | None = await self._viewer.next_video()
+        if frame is None:
+            self.stop()
+            raise MediaStreamError
+        packet = av.Packet(frame.data)
+        packet.pts = self._timeline.rebase(frame.run, frame.pts)
+        packet.time_base = self._time_base
+        return packet
 
 
 class LiveAudioTrack(MediaStreamTrack):

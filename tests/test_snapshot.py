@@ -18,6 +18,7 @@ from turbojpeg import TJPF_RGB, TurboJPEG
 
 from custom_components.stream import Stream
 from custom_components.stream.snapshot import KeyframeConverter
+from tests.orientations import ORIENTATIONS
 from tests.simulator import CameraSimulator
 
 pytestmark = pytest.mark.usefixtures("enable_custom_integrations", "socket_enabled")
@@ -131,19 +132,6 @@ async def test_resize(
     converter.on_keyframe("h264", None, encode_keyframe(tmp_path, "h264"))
 
     assert jpeg_size(await get_image(converter, width, height)) == expected
-
-
-# Each EXIF orientation as numpy turns the picture (6 = rotate left = a quarter turn counterclockwise).
-ORIENTATIONS: dict[int, Callable[[NDArray[np.int16]], NDArray[np.int16]]] = {
-    1: lambda p: p,
-    2: np.fliplr,
-    3: lambda p: np.rot90(p, 2),
-    4: np.flipud,
-    5: lambda p: np.flipud(np.rot90(p)),
-    6: np.rot90,
-    7: lambda p: np.flipud(np.rot90(p, -1)),
-    8: lambda p: np.rot90(p, -1),
-}
 
 
 @pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))

@@ -230,16 +230,19 @@ def test_orientation_is_the_display_rotation(
     assert decode_errors(tmp_path / "rotated.mp4") == ""
 
 
-def test_orientation_matrices_match_the_builtin(h264_muxed: Muxed, tmp_path: Path) -> None:
+def test_orientation_matrices_match_the_builtins_but_for_its_swapped_5_and_7(h264_muxed: Muxed, tmp_path: Path) -> None:
     from homeassistant.components.stream.core import Orientation
     from homeassistant.components.stream.fmp4utils import transform_init as builtin_transform_init
 
     writer = h264_muxed.writer
     unrotated = writer.init_segment()
     assert _display_matrix(_write(tmp_path / "plain.mp4", unrotated, h264_muxed.fragments[0])) is None
+    # The built-in's 5 and 7 are swapped (tests/test_hlsjs_e2e.py shows Chromium turning them against the snapshots).
+    builtin_equivalent = {5: 7, 7: 5}
     for orientation in range(2, 9):
         init = writer.init_segment(orientation)
-        assert init == builtin_transform_init(unrotated, Orientation(orientation))
+        builtin = Orientation(builtin_equivalent.get(orientation, orientation))
+        assert init == builtin_transform_init(unrotated, builtin)
         assert init == transform_init(unrotated, orientation)
         assert transform_init(init, 1) == unrotated  # round trip
         found = _display_matrix(_write(tmp_path / f"o{orientation}.mp4", init, h264_muxed.fragments[0]))

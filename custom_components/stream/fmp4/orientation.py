@@ -1,7 +1,10 @@
 """Display orientation as the `tkhd` transformation matrix, for the EXIF orientations 1-8.
 
-The matrices are those the built-in writes (ffprobe reports orientation 6 as a 90 degree counterclockwise
-displaymatrix rotation, 8 as -90, 3 as 180), so cameras configured for the built-in look the same.
+Orientations 1-4, 6 and 8 use the matrices the built-in writes (ffprobe reports 6 as a 90 degree counterclockwise
+displaymatrix rotation, 8 as -90, 3 as 180), so cameras configured for the built-in look the same. For 5 and 7 the
+built-in's two matrices are swapped: Chromium shows its 5 as the snapshots' 7 and the other way round (the
+built-in's own source notes they "do not seem to get applied properly"); ours put the video the way the snapshots
+(the built-in's and ours) and EXIF turn the picture: 5 a transpose, 7 a transverse.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ _ROTATIONS = {
     2: (-_ONE, 0, 0, _ONE),  # mirror
     3: (-_ONE, 0, 0, -_ONE),  # rotate 180
     4: (_ONE, 0, 0, -_ONE),  # flip
-    5: (0, -_ONE, -_ONE, 0),  # rotate left and flip
+    5: (0, _ONE, _ONE, 0),  # rotate left and flip: (x, y) -> (y, x)
     6: (0, -_ONE, _ONE, 0),  # rotate left
-    7: (0, _ONE, _ONE, 0),  # rotate right and flip
+    7: (0, -_ONE, -_ONE, 0),  # rotate right and flip: (x, y) -> (-y, -x)
     8: (0, _ONE, -_ONE, 0),  # rotate right
 }
 _MATRIX = struct.Struct(">9i")

@@ -152,10 +152,12 @@ def test_reading_while_the_worker_writes_never_fails() -> None:
 
     def worker() -> None:
         dts = 0
-        while not stop.is_set():
+        while True:
             meter.on_packet(True, dts, VIDEO_SCALE, 1000, dts % (30 * 3000) == 0)
             dts += 3000
             if dts > 5 * VIDEO_SCALE:
+                if stop.is_set():
+                    return  # after a whole 5 s timeline, so the last read has a full window
                 dts = 0  # timestamps start over now and then: the window clears under the reader
 
     thread = threading.Thread(target=worker)

@@ -238,6 +238,7 @@ class Stream:
             await self.hass.async_add_executor_job(thread.join, STOP_JOIN_TIMEOUT)
             if thread.is_alive():
                 self._logger.debug("Worker still blocked in the source; it exits when the read times out")
+        self.live.forget_keyframe()  # after the join: the keyframes the worker queued on the loop came first
         self._thread = None
         self._logger.debug("Stopped stream: %s", redact_credentials(self.source))
 

@@ -268,7 +268,7 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
             data = bytes(packet) if keyframe or writer is None else b""
             if keyframe:
                 run.on_keyframe(video_codec, video.codec_context.extradata, data)
-            if live is not None and live.wants_video:
+            if live is not None and (live.wants_video or keyframe):
                 live.video(pts, keyframe, data or bytes(packet))
         else:
             data = bytes(packet)

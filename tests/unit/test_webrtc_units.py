@@ -10,7 +10,8 @@ from aiortc.clock import current_datetime, datetime_to_ntp
 from webrtc_models import RTCIceServer as HaIceServer
 
 from custom_components.stream.live import LiveVideoFrame, LiveViewer
-from custom_components.stream.live.feed import MAX_QUEUED_VIDEO
+from custom_components.stream.live.feed import MAX_QUEUED_VIDEO, LiveFeed
+from custom_components.stream.live.frames import VideoSource
 from custom_components.stream.live.video import AnnexBConverter
 from custom_components.stream.webrtc.codecs import h264_capability
 from custom_components.stream.webrtc.ice import choose_ice_servers
@@ -125,6 +126,40 @@ async def test_a_new_viewer_shows_the_cached_keyframe_then_waits_for_the_next() 
 
     assert await viewer.next_video() == frame(0, keyframe=True)
     assert await viewer.next_video() == frame(30, keyframe=True)
+
+
+def started_feed() -> LiveFeed:
+    """A feed whose worker side runs on this thread (its hand-over to the event loop is a direct call)."""
+    feed = LiveFeed(lambda func, *args: func(*args))
+    feed.start_run(VideoSource("h264", 640, 360, None), 90000, annexb(SPS, PPS), None, 1, None)
+    return feed
+
+
+async def test_the_first_viewer_starts_with_the_keyframe_the_feed_kept_while_nobody_watched() -> None:
+    feed = started_feed()
+    feed.video(0, True, annexb(IDR))
+    feed.video(3000, False, annexb(P_FRAME))  # nobody watches: dropped
+
+    viewer = feed.add_viewer()
+    feed.video(6000, False, annexb(P_FRAME))  # references the dropped frame
+    feed.video(90000, True, annexb(IDR))
+
+    assert await viewer.next_video() == LiveVideoFrame(run=1, pts=0, keyframe=True, data=annexb(SPS, PPS, IDR))
+    assert await viewer.next_video() == LiveVideoFrame(run=1, pts=90000, keyframe=True, data=annexb(SPS, PPS, IDR))
+
+
+async def test_a_stopped_workers_last_keyframe_is_not_shown() -> None:
+    feed = started_feed()
+    feed.video(0, True, annexb(IDR))
+    feed.forget_keyframe()
+
+    viewer = feed.add_viewer()
+    feed.video(3000, False, annexb(P_FRAME))
+    feed.video(90000, True, annexb(IDR))
+
+    first = await viewer.next_video()
+    assert first is not None
+    assert first.pts == 90000
 
 
 async def test_closing_a_viewer_ends_its_reads() -> None:

@@ -2,7 +2,8 @@
 
 A viewer that falls behind loses its queued video and resumes at the next keyframe; it never slows the worker or
 the other viewers. New viewers start with the last keyframe at once (the picture shows immediately) and then wait
-for the next one, so they never decode a frame whose references they missed.
+for the next one, so they never decode a frame whose references they missed. The worker hands over every keyframe
+even while nobody watches live (one conversion per GOP), so the first viewer gets that picture too.
 """
 
 from __future__ import annotations
@@ -153,8 +154,8 @@ class LiveFeed:
         """One demuxed video packet (`pts` in the run's video timescale)."""
         if self._checked_frames < REORDER_CHECK_FRAMES:
             self._check_order(pts)
-        if not self.active or self._converter is None:
-            return
+        if (not self.active and not keyframe) or self._converter is None:
+            return  # keyframes always: the next viewer's first picture (and the profile) without waiting a GOP
         had_parameter_sets = self._converter.parameter_sets is not None
         annexb = self._converter.convert(data, keyframe)
         if annexb is None:
@@ -245,13 +246,16 @@ class LiveFeed:
         if not self._viewers:
             self.active = False
             self.wants_video = self._checked_frames < REORDER_CHECK_FRAMES  # benign race with the worker's check
-            self._last_keyframe = None
             self._transcoder = None  # the next viewer's audio starts from fresh timestamps
 
     def close(self, error: str | None = None) -> None:
-        """The stream stopped (or its source failed, `error`): every viewer ends."""
+        """The stream's outputs stopped (or its source failed, `error`): every viewer ends."""
         for viewer in list(self._viewers):
             self.remove_viewer(viewer, error)
+
+    def forget_keyframe(self) -> None:
+        """The worker stopped: its last keyframe would show the next viewer an old picture."""
+        self._last_keyframe = None
 
     def _set_source(self, source: SourceInfo) -> None:
         if self._source is None or self._source.run != source.run:

@@ -13,8 +13,7 @@
   const maxPlausibleLatencyMs = 10 * 60 * 1000;
 
   const video = document.getElementById("video");
-  const bandCanvas = document.createElement("canvas");
-  const bandContext = bandCanvas.getContext("2d", { willReadFrequently: true });
+  const readTimecode = tc.bandReader(video);
 
   function pushBounded(list, value, limit) {
     list.push(value);
@@ -128,22 +127,12 @@
   };
   window.player = player;
 
-  // Reads the band's middle row at the frame's intrinsic size and records the timecode and its latency.
+  // Records the timecode of the frame shown now and its latency.
   function sampleTimecode(nowWall) {
-    const width = video.videoWidth;
-    const height = video.videoHeight;
-    if (width === 0 || height === 0) {
+    const timecode = readTimecode();
+    if (timecode === null) {
       return;
     }
-    const band = tc.bandHeight(height);
-    if (bandCanvas.width !== width || bandCanvas.height !== band) {
-      bandCanvas.width = width;
-      bandCanvas.height = band;
-      bandContext.imageSmoothingEnabled = false;
-    }
-    bandContext.drawImage(video, 0, 0, width, band, 0, 0, width, band);
-    const row = bandContext.getImageData(0, Math.floor(band / 2), width, 1).data;
-    const timecode = tc.decodeRow(row, width);
     pushBounded(player.timecodes, timecode, maxSamples);
     const latency = tc.latencyMs(nowWall, timecode);
     if (latency >= 0 && latency <= maxPlausibleLatencyMs) {

@@ -1,6 +1,6 @@
 "use strict";
-// Pure helpers for the simulator's frame timecode (see tests/browser_harness.py: paint_timecode) and for sample
-// statistics. Kept free of DOM state so tests can call them directly via window.streamTimecode.
+// Helpers for the simulator's frame timecode (see tests/browser_harness.py: paint_timecode) and for sample
+// statistics, on window.streamTimecode. All pure (tests call them directly) but bandReader, which reads a <video>.
 (() => {
   const BITS = 32;
   const MODULUS = 2 ** 32;
@@ -52,5 +52,27 @@
     return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
   }
 
-  window.streamTimecode = { BITS, bandHeight, cellCentres, decodeRow, latencyMs, percentile };
+  // A function that reads the timecode of the frame `video` shows now (null before it has a size), from the band's
+  // middle row at the frame's intrinsic size.
+  function bandReader(video) {
+    const canvas = document.createElement("canvas");
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    return () => {
+      const width = video.videoWidth;
+      const height = video.videoHeight;
+      if (width === 0 || height === 0) {
+        return null;
+      }
+      const band = bandHeight(height);
+      if (canvas.width !== width || canvas.height !== band) {
+        canvas.width = width;
+        canvas.height = band;
+        context.imageSmoothingEnabled = false;
+      }
+      context.drawImage(video, 0, 0, width, band, 0, 0, width, band);
+      return decodeRow(context.getImageData(0, Math.floor(band / 2), width, 1).data, width);
+    };
+  }
+
+  window.streamTimecode = { BITS, bandHeight, bandReader, cellCentres, decodeRow, latencyMs, percentile };
 })();

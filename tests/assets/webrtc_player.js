@@ -5,11 +5,16 @@
 // trickled with camera/webrtc/candidate (held back until the session id is known). Unlike the frontend, it also
 // sends end-of-candidates ({candidate: ""}) when gathering completes.
 //
-// window.webrtcPlayer.start({wsUrl, accessToken, entityId}) runs it; snapshot() returns the signalling state and
-// stats() a digest of getStats() (inbound video/audio, codecs, the selected candidate pair).
+// window.webrtcPlayer.start({wsUrl, accessToken, entityId}) runs it; snapshot() returns the signalling state, the
+// glass-to-glass latency of the frames shown (from the simulator's timecode band) and stats() a digest of getStats()
+// (inbound video/audio, codecs, the selected candidate pair).
 (() => {
+  const tc = window.streamTimecode;
   const video = document.getElementById("video");
+  const readTimecode = tc.bandReader(video);
   const maxErrors = 50;
+  const maxLatencySamples = 3000;
+  const maxPlausibleLatencyMs = 60 * 1000; // further off: a frame without a timecode band
 
   const player = {
     started: false,
@@ -29,6 +34,8 @@
     connectionStates: [],
     framesPresented: 0,
     firstFrameAt: null,
+    latencySamples: [], // [ms since the first frame, glass-to-glass latency in ms], per frame shown
+    timecodeError: null,
     pc: null,
     ws: null,
   };
@@ -135,9 +142,23 @@
 
   function countFrames() {
     const onFrame = () => {
+      // Both clocks read at the callback, i.e. when the frame is handed to the compositor.
+      const nowWall = Date.now();
+      const now = performance.now();
       player.framesPresented += 1;
       if (player.firstFrameAt === null) {
-        player.firstFrameAt = performance.now();
+        player.firstFrameAt = now;
+      }
+      try {
+        const timecode = readTimecode();
+        const latency = timecode === null ? null : tc.latencyMs(nowWall, timecode);
+        if (latency !== null && latency >= 0 && latency <= maxPlausibleLatencyMs) {
+          if (player.latencySamples.length < maxLatencySamples) {
+            player.latencySamples.push([now - player.firstFrameAt, latency]);
+          }
+        }
+      } catch (error) {
+        player.timecodeError = String(error);
       }
       video.requestVideoFrameCallback(onFrame);
     };
@@ -209,6 +230,8 @@
       connectionStates: player.connectionStates,
       framesPresented: player.framesPresented,
       firstFrameAt: player.firstFrameAt,
+      latencySamples: player.latencySamples,
+      timecodeError: player.timecodeError,
       videoWidth: video.videoWidth,
       videoHeight: video.videoHeight,
     };

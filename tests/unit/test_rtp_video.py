@@ -163,3 +163,17 @@ async def test_the_aiortc_internals_the_sender_relies_on_are_there(sender: RTCRt
     del vars(sender)["_RTCRtpSender__packet_count"]
     with pytest.raises(RuntimeError, match="packet_count"):
         check_aiortc_internals(sender)
+
+
+async def test_a_whole_large_keyframe_stays_available_for_retransmission(sender: RTCRtpSender) -> None:
+    direct = CapturingSender(sender, LiveViewer())
+    direct._configure(parameters(rtx=False))
+    large_idr = bytes.fromhex("658884") + bytes(range(256)) * 1200  # 300 KiB: ~240 packets
+    direct.send_frame(LiveVideoFrame(run=1, pts=0, keyframe=True, data=annexb(SPS, PPS, large_idr)))
+    direct.send_frame(LiveVideoFrame(run=1, pts=3000, keyframe=False, data=annexb(P_FRAME)))
+    first = direct.sent[0]
+
+    await direct._retransmit(RtpPacket.parse(first).sequence_number)
+
+    assert len(direct.sent) > 200
+    assert direct.sent[-1] == first

@@ -25,7 +25,6 @@ from typing import Any
 from aiortc import RTCDtlsTransport, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
-from aiortc.rtp import RTP_HISTORY_SIZE
 from aiortc.utils import random16, random32
 
 from ..live import LiveVideoFrame, LiveViewer
@@ -41,6 +40,10 @@ _MARKER_BIT = 0x80
 _ONE_BYTE_EXTENSION_PROFILE = 0xBEDE
 _HEADER = struct.Struct("!BBHII")  # first byte, marker | payload type, sequence number, timestamp, SSRC
 _SEQUENCE = struct.Struct("!H")
+# Packets kept for retransmission. aiortc keeps 128, but a passthrough keyframe alone can be 100-400 packets and a
+# lost one cannot be replaced (the camera sends the next keyframe when it sends it), so NACKs for the start of a
+# keyframe must still find it: 512 is ~1.2 s at 4 Mbit/s, ~0.7 MB per viewer.
+HISTORY_SIZE = 512
 
 # aiortc 1.16 private attributes this module reads or writes, by owner.
 _SENDER = "_RTCRtpSender__"
@@ -89,7 +92,7 @@ class DirectVideoSender:
         self._rtx_payload_type: int | None = None
         self._first_byte = _RTP_VERSION
         self._extension = b""
-        self._history: list[bytes | None] = [None] * RTP_HISTORY_SIZE  # unprotected packets, by sequence number
+        self._history: list[bytes | None] = [None] * HISTORY_SIZE  # unprotected packets, by sequence number
         self._octets = 0
         self._packets = 0
 
@@ -152,7 +155,7 @@ class DirectVideoSender:
         for index, payload in enumerate(payloads):
             marker = _MARKER_BIT if index == last else 0
             packet = b"".join((pack(first_byte, marker | payload_type, sequence, timestamp, ssrc), extension, payload))
-            history[sequence % RTP_HISTORY_SIZE] = packet
+            history[sequence % HISTORY_SIZE] = packet
             packets.append(packet)
             octets += len(payload)
             sequence = (sequence + 1) & 0xFFFF
@@ -187,7 +190,7 @@ class DirectVideoSender:
 
     async def _retransmit(self, sequence_number: int) -> None:
         """Resend a packet the browser reported lost (NACK), wrapped as RTX when negotiated (RFC 4588)."""
-        packet = self._history[sequence_number % RTP_HISTORY_SIZE]
+        packet = self._history[sequence_number % HISTORY_SIZE]
         if packet is None or _SEQUENCE.unpack_from(packet, 2)[0] != sequence_number:
             return  # older than the history
         if self._rtx_payload_type is not None:

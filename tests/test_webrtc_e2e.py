@@ -55,6 +55,57 @@ async def test_pcmu_audio_passes_through(
     assert client.audio.sample_rate == 8000
 
 
+def _video_payload_types(answer: str) -> tuple[int, int | None]:
+    """The answer's H.264 payload type and its RTX payload type (None without RTX)."""
+    video = answer.split("m=video", 1)[1].split("m=", 1)[0]
+    media = int(video.splitlines()[0].split()[2])  # " <port> <proto> <first payload type> ..."
+    rtx = next(
+        (int(line.split()[0].split(":")[1]) for line in video.splitlines() if line.endswith(f" apt={media}")), None
+    )
+    return media, rtx
+
+
+async def test_lost_video_packets_are_resent_as_rtx_and_the_video_plays_on(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+) -> None:
+    """The client drops every 10th video packet it receives; its NACKs bring them back as RTX from our sender."""
+    camera = await ffmpeg_camera(camera_simulator.url("h264"))
+    ws = await hass_ws_client(hass)
+    counts = {"dropped": 0, "rtx": 0, "media": 0}
+
+    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id, audio=False) as client:
+        answer = await client.offer()
+        media_pt, rtx_pt = _video_payload_types(answer)
+        assert rtx_pt is not None, answer
+        ice = client.pc.getTransceivers()[0].receiver.transport.transport
+        receive = ice._recv
+
+        async def lossy_receive() -> bytes:
+            while True:
+                data: bytes = await receive()
+                if not 128 <= data[0] < 192:  # not RTP/RTCP (STUN, DTLS)
+                    return data
+                payload_type = data[1] & 0x7F
+                if payload_type == rtx_pt:
+                    counts["rtx"] += 1
+                elif payload_type == media_pt:
+                    counts["media"] += 1
+                    if counts["media"] % 10 == 0:
+                        counts["dropped"] += 1
+                        continue
+                return data
+
+        ice._recv = lossy_receive
+        await client.wait_for_frames(video=90, timeout=30)
+
+    assert counts["dropped"] >= 15, counts
+    assert counts["rtx"] >= counts["dropped"] * 0.8, counts
+    assert 20 < client.video.fps < 40, client.video
+
+
 async def test_video_goes_through_aiortcs_own_send_loop_if_aiortc_moved(
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aiortc.sdp import SessionDescription
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
@@ -57,12 +58,11 @@ async def test_pcmu_audio_passes_through(
 
 def _video_payload_types(answer: str) -> tuple[int, int | None]:
     """The answer's H.264 payload type and its RTX payload type (None without RTX)."""
-    video = answer.split("m=video", 1)[1].split("m=", 1)[0]
-    media = int(video.splitlines()[0].split()[2])  # " <port> <proto> <first payload type> ..."
-    rtx = next(
-        (int(line.split()[0].split(":")[1]) for line in video.splitlines() if line.endswith(f" apt={media}")), None
-    )
-    return media, rtx
+    video = next(media for media in SessionDescription.parse(answer).media if media.kind == "video")
+    media_pt = video.rtp.codecs[0].payloadType
+    assert media_pt is not None
+    rtx = (codec.payloadType for codec in video.rtp.codecs if codec.parameters.get("apt") == media_pt)
+    return media_pt, next(rtx, None)
 
 
 async def test_lost_video_packets_are_resent_as_rtx_and_the_video_plays_on(

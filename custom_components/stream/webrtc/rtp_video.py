@@ -25,7 +25,9 @@ from typing import Any
 from aiortc import RTCDtlsTransport, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
-from aiortc.utils import random16, random32
+from aiortc.rtcrtpsender import random_sequence_number
+from aiortc.rtp import pack_header_extensions
+from aiortc.utils import random32
 
 from ..live import LiveVideoFrame, LiveViewer
 from .rtp_cost import ntp_time_now
@@ -37,7 +39,6 @@ MID_EXTENSION_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 _RTP_VERSION = 0x80
 _EXTENSION_BIT = 0x10
 _MARKER_BIT = 0x80
-_ONE_BYTE_EXTENSION_PROFILE = 0xBEDE
 _HEADER = struct.Struct("!BBHII")  # first byte, marker | payload type, sequence number, timestamp, SSRC
 _SEQUENCE = struct.Struct("!H")
 # Packets kept for retransmission. aiortc keeps 128, but a passthrough keyframe alone can be 100-400 packets and a
@@ -68,13 +69,11 @@ def check_aiortc_internals(sender: RTCRtpSender) -> None:
 
 
 def _mid_extension(mid: str | None, extension_id: int | None) -> bytes:
-    """The RTP header extension block carrying `mid` (RFC 8285 one-byte form), empty when not negotiated."""
+    """The RTP header extension block carrying `mid` (RFC 8285, as aiortc packs it), empty when not negotiated."""
     if mid is None or extension_id is None:
         return b""
-    value = mid.encode()
-    element = bytes([extension_id << 4 | (len(value) - 1)]) + value
-    element += b"\x00" * (-len(element) % 4)
-    return struct.pack("!HH", _ONE_BYTE_EXTENSION_PROFILE, len(element) // 4) + element
+    profile, value = pack_header_extensions([(extension_id, mid.encode())])
+    return struct.pack("!HH", profile, len(value) // 4) + value
 
 
 class DirectVideoSender:
@@ -86,15 +85,13 @@ class DirectVideoSender:
         self._viewer = viewer
         self._timeline = RtpTimeline(step=3000)
         self._timestamp_origin = random32()
-        self._sequence = random16() % 32768  # lower half: no wrap-around early on (SRTP rollover counter)
-        self._rtx_sequence = random16() % 32768
+        self._sequence = random_sequence_number()
+        self._rtx_sequence = random_sequence_number()
         self._payload_type = 0
         self._rtx_payload_type: int | None = None
         self._first_byte = _RTP_VERSION
         self._extension = b""
         self._history: list[bytes | None] = [None] * HISTORY_SIZE  # unprotected packets, by sequence number
-        self._octets = 0
-        self._packets = 0
 
     def attach(self) -> None:
         """Take over the sender's RTP loop and retransmissions; learn the negotiated parameters when it starts."""
@@ -162,13 +159,11 @@ class DirectVideoSender:
         self._sequence = sequence
         self._send(packets)
         # What aiortc's RTCP loop puts in the sender reports (the NTP/RTP pair lets the browser sync audio to video).
-        self._octets += octets
-        self._packets += len(packets)
         sender_vars = self._sender_vars
         sender_vars[_SENDER + "ntp_timestamp"] = ntp_time_now()
         sender_vars[_SENDER + "rtp_timestamp"] = timestamp
-        sender_vars[_SENDER + "octet_count"] = self._octets
-        sender_vars[_SENDER + "packet_count"] = self._packets
+        sender_vars[_SENDER + "octet_count"] += octets
+        sender_vars[_SENDER + "packet_count"] += len(packets)
         return timestamp
 
     def _send(self, packets: list[bytes]) -> None:

@@ -5,27 +5,25 @@ from __future__ import annotations
 import pytest
 from aiortc.sdp import SessionDescription
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.stream.core import Stream
 from custom_components.stream.webrtc import rtp_video
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream, webrtc_provider
+from tests.plugins.webrtc import WebRtcViewerFactory
 from tests.simulator import CameraSimulator
-from tests.webrtc_client import SignallingError, WebRtcClient
+from tests.webrtc_client import SignallingError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
 
 
 async def test_aiortc_client_receives_h264_and_aac_as_opus(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
     camera = await ffmpeg_camera(camera_simulator.url("h264_aac"))
-    ws = await hass_ws_client(hass)
-
-    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+    async with webrtc_viewer(camera) as client:
         answer = await client.offer()
         await client.wait_for_frames(video=60, audio=25, timeout=30)
 
@@ -40,14 +38,12 @@ async def test_aiortc_client_receives_h264_and_aac_as_opus(
 
 async def test_pcmu_audio_passes_through(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
     camera = await ffmpeg_camera(camera_simulator.url("h264_pcmu"))
-    ws = await hass_ws_client(hass)
-
-    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+    async with webrtc_viewer(camera) as client:
         answer = await client.offer()
         await client.wait_for_frames(video=30, audio=25, timeout=30)
 
@@ -67,16 +63,15 @@ def _video_payload_types(answer: str) -> tuple[int, int | None]:
 
 async def test_lost_video_packets_are_resent_as_rtx_and_the_video_plays_on(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
     """The client drops every 10th video packet it receives; its NACKs bring them back as RTX from our sender."""
     camera = await ffmpeg_camera(camera_simulator.url("h264"))
-    ws = await hass_ws_client(hass)
     counts = {"dropped": 0, "rtx": 0, "media": 0}
 
-    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id, audio=False) as client:
+    async with webrtc_viewer(camera, audio=False) as client:
         answer = await client.offer()
         media_pt, rtx_pt = _video_payload_types(answer)
         assert rtx_pt is not None, answer
@@ -108,7 +103,7 @@ async def test_lost_video_packets_are_resent_as_rtx_and_the_video_plays_on(
 
 async def test_video_goes_through_aiortcs_own_send_loop_if_aiortc_moved(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
     monkeypatch: pytest.MonkeyPatch,
@@ -118,10 +113,8 @@ async def test_video_goes_through_aiortcs_own_send_loop_if_aiortc_moved(
     attributes = (*rtp_video._SENDER_ATTRIBUTES, "renamed_in_a_newer_aiortc")
     monkeypatch.setattr(rtp_video, "_SENDER_ATTRIBUTES", attributes)
     camera = await ffmpeg_camera(camera_simulator.url("h264"))
-    ws = await hass_ws_client(hass)
-
     for _ in range(2):
-        async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+        async with webrtc_viewer(camera) as client:
             await client.offer()
             await client.wait_for_frames(video=30, timeout=30)
         assert 20 < client.video.fps < 40, client.video
@@ -133,14 +126,12 @@ async def test_video_goes_through_aiortcs_own_send_loop_if_aiortc_moved(
 
 async def test_video_only_camera_offers_no_audio(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
     camera = await ffmpeg_camera(camera_simulator.url("h264_main"))
-    ws = await hass_ws_client(hass)
-
-    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+    async with webrtc_viewer(camera) as client:
         answer = await client.offer()
         await client.wait_for_frames(video=30, timeout=30)
 
@@ -153,7 +144,7 @@ async def test_video_only_camera_offers_no_audio(
 @pytest.mark.parametrize(("mount", "reason"), [("h265", "H.265"), ("h264_bframes", "B-frames")])
 async def test_h265_and_bframes_fall_back_to_hls(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
     mount: str,
@@ -161,9 +152,7 @@ async def test_h265_and_bframes_fall_back_to_hls(
 ) -> None:
     camera = await ffmpeg_camera(camera_simulator.url(mount))
     assert webrtc_provider(camera) is not None  # not known yet: offered
-    ws = await hass_ws_client(hass)
-
-    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+    async with webrtc_viewer(camera) as client:
         with pytest.raises(SignallingError) as raised:
             await client.offer()
 

@@ -21,6 +21,7 @@ from custom_components.stream.const import DOMAIN
 from custom_components.stream.webrtc import StreamWebRtcProvider
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream, webrtc_provider
 from tests.plugins.simulator import CameraSimulatorFactory
+from tests.plugins.webrtc import WebRtcViewerFactory
 from tests.simulator import CameraSimulator
 from tests.webrtc_client import SignallingChannel, SignallingError, WebRtcClient
 
@@ -34,15 +35,13 @@ def provider(hass: HomeAssistant) -> StreamWebRtcProvider:
 
 async def test_garbage_sdp_is_an_error_event(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
     camera = await ffmpeg_camera(camera_simulator.url("h264"))
-    ws = await hass_ws_client(hass)
-
     for garbage in ("not sdp at all", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\n"):
-        async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+        async with webrtc_viewer(camera) as client:
             with pytest.raises(SignallingError) as raised:
                 await client.offer(sdp_override=garbage, trickle=False)
         assert raised.value.code in {"webrtc_offer_invalid", "webrtc_offer_failed"}, raised.value
@@ -53,14 +52,12 @@ async def test_garbage_sdp_is_an_error_event(
 
 async def test_garbage_candidate_is_an_error_event_and_the_session_goes_on(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
     camera = await ffmpeg_camera(camera_simulator.url("h264"))
-    ws = await hass_ws_client(hass)
-
-    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+    async with webrtc_viewer(camera) as client:
         await client.offer()
         reply = await client.send_candidate({"candidate": "candidate:garbage", "sdpMLineIndex": 0})
         assert reply["success"], reply
@@ -74,17 +71,15 @@ async def test_garbage_candidate_is_an_error_event_and_the_session_goes_on(
 
 async def test_session_cap_per_camera(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
     camera = await ffmpeg_camera(camera_simulator.url("h264"), stream_config={"webrtc_max_sessions": 2})
-    ws = await hass_ws_client(hass)
-
     async with (
-        WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as first,
-        WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as second,
-        WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as third,
+        webrtc_viewer(camera) as first,
+        webrtc_viewer(camera) as second,
+        webrtc_viewer(camera) as third,
     ):
         await first.offer()
         await second.offer()
@@ -99,15 +94,13 @@ async def test_session_cap_per_camera(
 
 async def test_camera_source_stopping_ends_the_session_with_an_error(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     make_camera_simulator: CameraSimulatorFactory,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
     simulator = make_camera_simulator()
     camera = await ffmpeg_camera(simulator.url("h264"))
-    ws = await hass_ws_client(hass)
-
-    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id) as client:
+    async with webrtc_viewer(camera) as client:
         await client.offer()
         await client.wait_for_frames(video=15)
         simulator.stop()

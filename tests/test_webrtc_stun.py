@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.stream.webrtc.ice import GATHER_TIMEOUT, choose_ice_servers
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream
+from tests.plugins.webrtc import WebRtcViewerFactory
 from tests.simulator import CameraSimulator
-from tests.webrtc_client import WebRtcClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
 
@@ -60,7 +59,7 @@ def sdp_candidate_types(sdp: str) -> set[str]:
 
 async def test_unreachable_stun_server_does_not_delay_the_answer(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
 ) -> None:
@@ -75,8 +74,7 @@ async def test_unreachable_stun_server_does_not_delay_the_answer(
         servers = camera.async_get_webrtc_client_configuration().configuration.ice_servers
         assert [server.urls for server in choose_ice_servers(servers)] == [stun_url]
 
-        ws = await hass_ws_client(hass)
-        async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id, audio=False) as first:
+        async with webrtc_viewer(camera, audio=False) as first:
             await first.offer()  # a cold camera: the answer waits for the stream to open
             await first.wait_for_frames(video=10, timeout=30)
             stream = our_stream(camera)
@@ -84,8 +82,7 @@ async def test_unreachable_stun_server_does_not_delay_the_answer(
             assert stream.live.source.ready
 
             # The stream is warm: this offer's answer waits only for gathering.
-            ws2 = await hass_ws_client(hass)
-            async with WebRtcClient(ws2.send_json, ws2.receive_json, camera.entity_id, audio=False) as warm:
+            async with webrtc_viewer(camera, audio=False) as warm:
                 answer = await warm.offer()
                 await warm.wait_for_frames(video=10, timeout=30)
 

@@ -14,15 +14,14 @@ from aiortc import RTCIceServer, RTCPeerConnection
 from homeassistant.components.camera import Camera
 from homeassistant.components.web_rtc import async_register_ice_servers
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from webrtc_models import RTCIceServer as HaIceServer
 
 from custom_components.stream.webrtc import StreamWebRtcProvider
 from custom_components.stream.webrtc.ice import choose_ice_servers
 from tests.plugins.cameras import FfmpegCameraFactory
 from tests.plugins.turn import CoturnProcess, TurnServer
+from tests.plugins.webrtc import WebRtcViewerFactory
 from tests.simulator import CameraSimulator
-from tests.webrtc_client import WebRtcClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
 
@@ -64,7 +63,7 @@ def turn_servers_for(camera: Camera) -> list[RTCIceServer]:
 
 async def test_relay_only_session_goes_through_the_registered_turn_server(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
     turn_server_process: CoturnProcess,
@@ -78,11 +77,8 @@ async def test_relay_only_session_goes_through_the_registered_turn_server(
     [chosen] = turn_servers_for(camera)
     assert (chosen.urls, chosen.username, chosen.credential) == (turn.url, turn.username, turn.password)
 
-    ws = await hass_ws_client(hass)
     client_turn = RTCIceServer(urls=turn.url, username=turn.username, credential=turn.password)
-    async with WebRtcClient(
-        ws.send_json, ws.receive_json, camera.entity_id, relay_only=True, ice_servers=[client_turn], audio=False
-    ) as client:
+    async with webrtc_viewer(camera, relay_only=True, ice_servers=[client_turn], audio=False) as client:
         answer = await client.offer()
         await client.wait_for_frames(video=FRAMES, timeout=30)
         ours = nominated_pair(our_peer(provider, client.session_id))
@@ -110,7 +106,7 @@ async def test_relay_only_session_goes_through_the_registered_turn_server(
 
 async def test_without_a_registered_turn_server_the_answer_has_no_relay_candidate(
     hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
+    webrtc_viewer: WebRtcViewerFactory,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
     turn_server_process: CoturnProcess,
@@ -128,8 +124,7 @@ async def test_without_a_registered_turn_server_the_answer_has_no_relay_candidat
         for url in ([server.urls] if isinstance(server.urls, str) else server.urls)
     )
 
-    ws = await hass_ws_client(hass)
-    async with WebRtcClient(ws.send_json, ws.receive_json, camera.entity_id, audio=False) as client:
+    async with webrtc_viewer(camera, audio=False) as client:
         answer = await client.offer()
         await client.wait_for_frames(video=FRAMES, timeout=30)
         ours = nominated_pair(our_peer(provider_of(hass), client.session_id))

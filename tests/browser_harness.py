@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import numpy as np
@@ -32,6 +32,8 @@ from numpy.typing import NDArray
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.killed_child import KilledOnStop
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
@@ -64,7 +66,7 @@ class BrowserStartError(RuntimeError):
     """Chromium did not come up; the message carries its stderr."""
 
 
-class ChromiumProcess:
+class ChromiumProcess(KilledOnStop):
     """A headless Chromium with a DevTools endpoint on 127.0.0.1, killed on `stop()` (also via `with`)."""
 
     def __init__(
@@ -105,8 +107,8 @@ class ChromiumProcess:
         port_file = self.user_data_dir / "DevToolsActivePort"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise BrowserStartError(f"Chromium exited with {self._process.returncode}:\n{self.stderr_tail()}")
+            if not self.is_running():
+                raise self._exited()
             with contextlib.suppress(FileNotFoundError):
                 lines = port_file.read_text().splitlines()
                 if lines and lines[0].isdigit():
@@ -116,33 +118,23 @@ class ChromiumProcess:
 
     @property
     def pid(self) -> int:
+        assert self._process is not None
         return self._process.pid
-
-    def is_running(self) -> bool:
-        return self._process.poll() is None
 
     def check_running(self) -> None:
         """Raise with Chromium's stderr if it has died (a crash in an earlier test, say)."""
         if not self.is_running():
-            raise BrowserStartError(f"Chromium exited with {self._process.returncode}:\n{self.stderr_tail()}")
+            raise self._exited()
+
+    def _exited(self) -> BrowserStartError:
+        status = self._process.returncode if self._process is not None else None
+        return BrowserStartError(f"Chromium exited with {status}:\n{self.stderr_tail()}")
 
     def stderr_tail(self, max_chars: int = 4000) -> str:
         try:
             return self.stderr_path.read_text(errors="replace")[-max_chars:]
         except FileNotFoundError:
             return ""
-
-    def stop(self) -> None:
-        # SIGKILL: Chromium holds nothing worth flushing, and a graceful exit can take seconds.
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 @contextlib.asynccontextmanager

@@ -15,9 +15,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self, cast
+from typing import cast
 
 import pytest
+
+from tests.killed_child import KilledOnStop
 
 TURNSERVER = "turnserver"
 _STARTUP_TIMEOUT_S = 15.0
@@ -63,7 +65,7 @@ def free_udp_tcp_port() -> int:
                 return port
 
 
-class CoturnProcess:
+class CoturnProcess(KilledOnStop):
     """coturn with long-term credentials on 127.0.0.1, relaying to loopback peers; killed on `stop()`/`with`."""
 
     def __init__(
@@ -77,7 +79,6 @@ class CoturnProcess:
     ) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
         self._work_dir = work_dir
-        self._process: subprocess.Popen[bytes] | None = None
         password = password or secrets.token_hex(8)
         for attempt in range(_PORT_ATTEMPTS):
             port = free_udp_tcp_port()
@@ -141,22 +142,6 @@ class CoturnProcess:
         with contextlib.suppress(FileNotFoundError):
             return self.log_path.read_text(errors="replace")
         return ""
-
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def stop(self) -> None:
-        # SIGKILL: on SIGTERM coturn takes ~4 s to join its threads, and it has nothing to save.
-        if self._process is not None:
-            if self._process.poll() is None:
-                self._process.kill()
-            self._process.wait()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 @pytest.fixture

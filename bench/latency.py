@@ -3,7 +3,8 @@
 The camera is the RTSP simulator (tests/simulator): H.264 High 1920x1080 30 fps, a keyframe every second, 4 Mbit/s,
 AAC audio, and a wall-clock capture timecode burnt into every frame. A background viewer (ffmpeg, stream copy) keeps
 its encoder running for the whole benchmark, so every cold start joins the camera mid-GOP as it would join a real
-camera, and counts the frames the camera delivers (does the simulator keep real time?).
+camera (a seeded random pause of up to one keyframe interval between runs spreads the joins over the whole GOP), and
+counts the frames the camera delivers (does the simulator keep real time?).
 
 Each implementation runs in a Home Assistant instance of its own, in a child process of its own (`--serve`), with
 its HLS views on its own loopback port: the two register the same routes and ours takes over the built-in's
@@ -55,6 +56,7 @@ import json
 import logging
 import math
 import os
+import random
 import shlex
 import statistics
 import sys
@@ -125,6 +127,9 @@ FIRST_FRAME_TIMEOUT_S = 30.0  # the built-in needs ~8 s; past this the run is IN
 PLAYLIST_TIMEOUT_S = 30.0
 PLAYLIST_POLL_S = 0.02  # retry interval of the playlist client while a playlist is not playable yet
 SETTLE_S = 1.0  # pause after a stopped stream, so the camera's session teardown is not the next run's load
+# Runs last about the same time, so without a random pause every cold start would join the camera at about the same
+# point of its GOP; seeded, so that a rerun draws the same pauses.
+PHASE_SEED = 20261121
 WORKER_END_TIMEOUT_S = 10.0
 SERVER_START_TIMEOUT_S = 120.0
 SERVER_REPLY_TIMEOUT_S = 60.0
@@ -766,6 +771,7 @@ async def benchmark(config: Config) -> Outcome:
         servers = {server.integration: server for server in launched}
         await viewer.wait_for_frames(CAMERA_WARM_FRAMES)
         measuring_since = time.time()
+        phases = random.Random(PHASE_SEED)
         async with open_browser() as browser, serve_directory(ASSETS_DIR) as assets:
 
             async def one(integration: StreamIntegration, number: int, playback_s: float) -> ColdStart:
@@ -790,7 +796,8 @@ async def benchmark(config: Config) -> Outcome:
                     print(f"    trace: {write_trace(run).relative_to(PROJECT_DIR)}", flush=True)
                 for problem in problems:
                     print(f"    logged: {problem}", flush=True)
-                await asyncio.sleep(SETTLE_S)
+                # Uniform over one keyframe interval: the next join lands anywhere in the GOP, as a user's would.
+                await asyncio.sleep(SETTLE_S + phases.uniform(0, KEYFRAME_INTERVAL_S))
                 return run
 
             print("Warm-up (one unmeasured cold start each):", flush=True)
@@ -1230,7 +1237,8 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) 
         f"Command: `{shlex.join(['python', 'bench/latency.py', *argv])}`  ",
         f"Camera: simulator, H.264 High {config.width}x{config.height} {CAMERA_FPS} fps, keyframe every"
         f" {KEYFRAME_INTERVAL_S:g} s, {CAMERA_BITRATE_KBIT} kbit/s{audio}, RTSP over TCP; its encoder kept running by"
-        f" a background viewer (cold starts join mid-GOP). It {'kept' if real_time else '**did not keep**'} real"
+        f" a background viewer (cold starts join mid-GOP, anywhere in it: a random pause of up to one keyframe"
+        f" interval before each). It {'kept' if real_time else '**did not keep**'} real"
         f" time: {fmt(camera_fps, '.2f')} fps delivered over the measured runs, {fmt(worst_fps, '.1f')} fps in the"
         f" worst {REAL_TIME_WINDOW_S:g} s window  ",
         f"Player: hls.js {hls_version} (lowLatencyMode on, otherwise its defaults) in headless Chromium"

@@ -31,7 +31,7 @@ from aiortc.utils import random32
 
 from ..live import LiveVideoFrame, LiveViewer
 from .rtp_cost import ntp_time_now
-from .tracks import RtpTimeline
+from .tracks import VIDEO_FRAME_STEP, RtpTimeline
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class DirectVideoSender:
         self._sender = sender
         self._sender_vars: dict[str, Any] = vars(sender)
         self._viewer = viewer
-        self._timeline = RtpTimeline(step=3000)
+        self._timeline = RtpTimeline(step=VIDEO_FRAME_STEP)
         self._timestamp_origin = random32()
         self._sequence = random_sequence_number()
         self._rtx_sequence = random_sequence_number()

@@ -11,11 +11,14 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..live import LiveAudioFrame, LiveVideoFrame, LiveViewer
+from ..live.frames import VIDEO_CLOCK_RATE
 
 # A source clock that jumps back by more than this many frames within a run (the camera reset its timestamps and the
 # worker carried on) is followed on one frame later, as a new run is: holding the output at +1 per frame until the
 # source caught up again would freeze the receivers' RTP clock for as long as the jump.
 MAX_BACKWARD_STEPS = 30
+# The gap a video timeline leaves between runs: one frame at 30 fps.
+VIDEO_FRAME_STEP = VIDEO_CLOCK_RATE // 30
 
 
 class RtpTimeline:
@@ -46,7 +49,7 @@ class LiveVideoTrack(MediaStreamTrack):
     def __init__(self, viewer: LiveViewer) -> None:
         super().__init__()
         self._viewer = viewer
-        self._timeline = RtpTimeline(step=3000)
+        self._timeline = RtpTimeline(step=VIDEO_FRAME_STEP)
         self._time_base = Fraction(1, 90000)
 
     async def recv(self) -> av.Packet[Any]:

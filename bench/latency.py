@@ -903,6 +903,16 @@ def _runs_over(pick: Callable[[ColdStart], float | None]) -> Callable[[Summary, 
     return count
 
 
+def _per_run(label: str, pick: Callable[[ColdStart], float | None], *, lowest: bool = False, **options: Any) -> Figure:
+    """A figure read from every run: the median over the runs, and the worst run (the lowest with `lowest`)."""
+    return Figure(
+        label,
+        lambda s: _median(s.values(pick)),
+        lambda s: _worst(s.values(pick), lowest=lowest),
+        **options,
+    )
+
+
 def _figures(playlist_target: float) -> list[Figure]:
     def playable(run: ColdStart) -> float | None:
         return run.playlist.playable_s
@@ -938,32 +948,22 @@ def _figures(playlist_target: float) -> list[Figure]:
         return run.camera_fps
 
     return [
-        Figure(
+        _per_run(
             "first playable playlist s (stream start → master + media playlist with a complete segment)",
-            lambda s: _median(s.values(playable)),
-            lambda s: _worst(s.values(playable)),
+            playable,
             target=playlist_target,
             target_text=f"<= {playlist_target:.2f} (keyframe interval + part, median)",
             over=_runs_over(playable),
         ),
-        Figure(
-            "master playlist s (stream start → 200)",
-            lambda s: _median(s.values(master)),
-            lambda s: _worst(s.values(master)),
-        ),
-        Figure(
+        _per_run("master playlist s (stream start → 200)", master),
+        _per_run(
             "first frame s (player asked → first frame presented)",
-            lambda s: _median(s.values(first_frame)),
-            lambda s: _worst(s.values(first_frame)),
+            first_frame,
             target=FIRST_FRAME_TARGET_S,
             target_text=f"<= {FIRST_FRAME_TARGET_S:g} (median)",
             over=_runs_over(first_frame),
         ),
-        Figure(
-            "first frame s (stream start → first frame presented)",
-            lambda s: _median(s.values(start_to_frame)),
-            lambda s: _worst(s.values(start_to_frame)),
-        ),
+        _per_run("first frame s (stream start → first frame presented)", start_to_frame),
         Figure(
             "latency median s (glass to glass; pooled samples | worst run's median)",
             lambda s: _pooled(s, 0.5),
@@ -980,11 +980,7 @@ def _figures(playlist_target: float) -> list[Figure]:
             target_text=f"<= {LATENCY_P95_TARGET_S:g} (pooled)",
             over=_runs_over(run_p95),
         ),
-        Figure(
-            "hls.js latency estimate s at the end (median | worst)",
-            lambda s: _median(s.values(hls_latency)),
-            lambda s: _worst(s.values(hls_latency)),
-        ),
+        _per_run("hls.js latency estimate s at the end (median | worst)", hls_latency),
         Figure(
             "runs with stalls (count | worst run's stalled s)",
             lambda s: float(s.stalled_runs),
@@ -1026,25 +1022,21 @@ def _figures(playlist_target: float) -> list[Figure]:
             spec="g",
             counted=True,
         ),
-        Figure(
+        _per_run(
             "presented frames per s (median | lowest run)",
-            lambda s: _median(s.values(fps)),
-            lambda s: _worst(s.values(fps), lowest=True),
+            fps,
+            lowest=True,
             spec=".1f",
             worst_spec=".1f",
         ),
-        Figure(
+        _per_run(
             "camera frames per s during the run (median | lowest run)",
-            lambda s: _median(s.values(camera_fps)),
-            lambda s: _worst(s.values(camera_fps), lowest=True),
+            camera_fps,
+            lowest=True,
             spec=".1f",
             worst_spec=".1f",
         ),
-        Figure(
-            "longest gap between presented frames s (median | worst)",
-            lambda s: _median(s.values(gap)),
-            lambda s: _worst(s.values(gap)),
-        ),
+        _per_run("longest gap between presented frames s (median | worst)", gap),
     ]
 
 

@@ -1,5 +1,6 @@
-"""Per-packet savings in aiortc's send path, which is nearly all of a WebRTC viewer's CPU (~430 RTP packets/s for
-a 4 Mbit/s camera, each SRTP-protected and serialized in Python).
+"""Per-packet savings in aiortc's own send path, which still sends every audio packet, and video too when the direct
+sender (rtp_video.py) cannot attach; there it is nearly all of a viewer's CPU (~430 RTP packets/s for a 4 Mbit/s
+camera, each serialized and SRTP-protected in Python).
 
 - The answer declines the abs-send-time header extension. It feeds the browser's bandwidth estimate, which a
   passthrough sender cannot act on (there is no encoder to slow down), and it costs an extension write per

@@ -125,7 +125,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     if conf[CONF_WEBRTC]:
         # aiortc takes a while to import: not on the event loop.
         webrtc = await hass.async_add_import_executor_job(importlib.import_module, f"{__name__}.webrtc")
-        hass.data[DOMAIN][DATA_WEBRTC] = webrtc.async_setup_webrtc(hass, conf[CONF_WEBRTC_MAX_SESSIONS])
+        hass.data[DOMAIN][DATA_WEBRTC] = await webrtc.async_setup_webrtc(
+            hass, conf[CONF_WEBRTC_MAX_SESSIONS], lambda source: _is_streaming(hass, source)
+        )
 
     async def shutdown(event: Event) -> None:
         if (provider := hass.data[DOMAIN].get(DATA_WEBRTC)) is not None:
@@ -157,6 +159,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
 
 async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     return True
+
+
+def _is_streaming(hass: HomeAssistant, source: str) -> bool:
+    streams: list[Stream] = hass.data[DOMAIN][ATTR_STREAMS]
+    return any(stream.source == source and stream.worker_running for stream in streams)
 
 
 @callback

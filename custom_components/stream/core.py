@@ -189,9 +189,13 @@ class Stream:
 
     # -- worker lifecycle ---------------------------------------------------------------------------------------
 
+    @property
+    def worker_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._thread_quit.is_set()
+
     async def start(self) -> None:
         """Start the worker thread unless it is running."""
-        if self._thread is not None and self._thread.is_alive() and not self._thread_quit.is_set():
+        if self.worker_running:
             return
         self._thread_quit = threading.Event()
         self._run_quit = threading.Event()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 from .const import AUDIO_CODECS, PACKETS_TO_WAIT_FOR_AUDIO, SOURCE_TIMEOUT
 from .exceptions import StreamClientError, StreamEndedError, StreamWorkerError
+from .fmp4.parameter_sets import VideoCodec
 from .redact import redact_text
 from .segmenter import PartSink, Segmenter, StreamTimeline
 from .settings import StreamSettings, non_ll_hls_settings
@@ -26,13 +27,14 @@ if TYPE_CHECKING:
     from av.container import InputContainer
     from av.stream import Stream as AvStream
     from av.video.codeccontext import VideoCodecContext
+    from av.video.stream import VideoStream
 
     from .fmp4.writer import Fmp4Writer
-    from .live import LiveFeed
+    from .live import AudioSource, LiveFeed, VideoSource
 
 _LOGGER = logging.getLogger(__name__)
 
-VIDEO_CODECS = {"h264": "h264", "hevc": "hevc"}
+VIDEO_CODECS: dict[str, VideoCodec] = {"h264": "h264", "hevc": "hevc"}
 # Read timeout once the source is open: a stalled camera is an error after this long.
 READ_TIMEOUT = 10.0
 
@@ -68,12 +70,16 @@ class WorkerRun:
     live: LiveFeed | None = None  # frames for live (WebRTC) viewers, straight from the demuxer
 
 
-def open_source(source: str, options: dict[str, str]) -> InputContainer:
-    """Open `source`, turning FFmpeg errors into StreamWorkerError with a client error code and no secrets."""
+def open_source(
+    source: str, options: dict[str, str], timeout: tuple[float, float] = (SOURCE_TIMEOUT, READ_TIMEOUT)
+) -> InputContainer:
+    """Open `source`, turning FFmpeg errors into StreamWorkerError with a client error code and no secrets.
+
+    `timeout`: seconds to open, then to wait for each read."""
     import av  # imported here: loading FFmpeg is slow and only the worker needs it
 
     try:
-        return av.open(source, options=options, timeout=(SOURCE_TIMEOUT, READ_TIMEOUT))
+        return av.open(source, options=options, timeout=timeout)
     except av.HTTPBadRequestError as err:
         raise _open_error("Bad Request Error opening stream", err, source, StreamClientError.BadRequest) from None
     except av.HTTPUnauthorizedError as err:
@@ -99,6 +105,17 @@ def run_worker(run: WorkerRun) -> None:
         container.close()
 
 
+def video_track(container: InputContainer) -> tuple[VideoStream, VideoCodec]:
+    """The source's first video stream and its codec; StreamWorkerError when there is none we can remux."""
+    if not container.streams.video:
+        raise StreamWorkerError("Stream has no video")
+    video = container.streams.video[0]
+    video_codec = VIDEO_CODECS.get(video.codec_context.name)
+    if video_codec is None:
+        raise StreamWorkerError(f"Video codec {video.codec_context.name} is not supported (H.264 or H.265 only)")
+    return video, video_codec
+
+
 def _timescale(time_base: object) -> tuple[int, Callable[[int], int] | None]:
     """The track timescale for a stream time base, and the conversion of its timestamps into it (None when they
     are in it already, as with the usual 1/90000: no call per packet)."""
@@ -120,12 +137,7 @@ def _remux(container: InputContainer, run: WorkerRun) -> None:
     rates = stats.rates
     rates.new_run()
     stats.container_format = container.format.name
-    if not container.streams.video:
-        raise StreamWorkerError("Stream has no video")
-    video = container.streams.video[0]
-    video_codec = VIDEO_CODECS.get(video.codec_context.name)
-    if video_codec is None:
-        raise StreamWorkerError(f"Video codec {video.codec_context.name} is not supported (H.264 or H.265 only)")
+    video, video_codec = video_track(container)
     stats.video_codec = video_codec
     # The camera's audio goes to live viewers whatever its codec (G.711 passes through to WebRTC); HLS carries it
     # only when fMP4 can (`audio`).
@@ -315,6 +327,21 @@ def _start_live_run(
     audio_scale: int,
 ) -> None:
     """Tell the live feed what this run carries."""
+    video_source, audio_source = describe_tracks(video, video_codec, audio)
+    live.start_run(
+        video_source,
+        video_scale,
+        video.codec_context.extradata,
+        audio_source,
+        audio_scale,
+        audio.codec_context.extradata if audio is not None else None,
+    )
+
+
+def describe_tracks(
+    video: AvStream, video_codec: str, audio: AvStream | None
+) -> tuple[VideoSource, AudioSource | None]:
+    """The source's video and audio as the live feed and the codec memory describe them (profile not yet known)."""
     from .live import AudioSource, VideoSource
 
     ctx = cast("VideoCodecContext", video.codec_context)
@@ -322,14 +349,7 @@ def _start_live_run(
     if audio is not None:
         actx = cast("AudioCodecContext", audio.codec_context)
         audio_source = AudioSource(actx.name, actx.sample_rate, actx.layout.nb_channels)
-    live.start_run(
-        VideoSource(video_codec, ctx.width, ctx.height, None),
-        video_scale,
-        ctx.extradata,
-        audio_source,
-        audio_scale,
-        audio.codec_context.extradata if audio is not None else None,
-    )
+    return VideoSource(video_codec, ctx.width, ctx.height, None), audio_source
 
 
 def _adts_frame_ticks(data: bytes, timescale: int) -> int:

@@ -36,7 +36,8 @@ async def ffmpeg_camera(hass: HomeAssistant) -> AsyncIterator[FfmpegCameraFactor
                 CAMERA_DOMAIN,
                 {CAMERA_DOMAIN: [{"platform": "ffmpeg", "name": name, "input": f"-rtsp_transport tcp -i {source}"}]},
             )
-        await hass.async_block_till_done()
+        # The background tasks include learning the camera's codecs (then WebRTC is offered or not).
+        await hass.async_block_till_done(wait_background_tasks=True)
         camera: Camera | None = hass.data[CAMERA_DOMAIN].get_entity(f"camera.{name}")
         assert camera is not None
         cameras.append(camera)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..fmp4.parameter_sets import VideoCodec
+from ..fmp4.parameter_sets import ParameterSets, VideoCodec
 from .frames import VIDEO_CLOCK_RATE, AudioSource, LiveAudioFrame, LiveVideoFrame, SourceInfo, VideoSource
 from .opus import OpusTranscoder
 from .video import AnnexBConverter
@@ -29,6 +29,13 @@ REORDER_CHECK_FRAMES = 15
 PASSTHROUGH_AUDIO = {"pcm_mulaw": ("PCMU", 8000), "pcm_alaw": ("PCMA", 8000)}
 
 type CallSoon = Callable[..., None]
+
+
+def profile_level_id(codec: VideoCodec, sets: ParameterSets | None) -> str | None:
+    """H.264's profile_idc, constraint flags and level_idc (the three bytes after the SPS NAL header), in hex."""
+    if codec != "h264" or sets is None or not sets.sps or len(sets.sps[0]) < 4:
+        return None
+    return sets.sps[0][1:4].hex()
 
 
 class LiveViewer:
@@ -146,8 +153,7 @@ class LiveFeed:
         self._codec = "hevc" if video.codec == "hevc" else "h264"
         self._converter = AnnexBConverter(self._codec, extradata)
         self._audio_args = (audio.codec, audio.sample_rate, audio.channels, audio_extradata) if audio else None
-        video = replace(video, profile_level_id=self._profile_level_id())
-        self._publish_source(SourceInfo(self._run, video, audio))
+        self._publish_source(SourceInfo(self._run, self._with_parameter_sets(video), audio))
         self.wants_video = True
 
     def video(self, pts: int, keyframe: bool, data: bytes) -> None:
@@ -161,7 +167,7 @@ class LiveFeed:
         if annexb is None:
             return
         if not had_parameter_sets and self._run_source is not None:  # the first keyframe told the profile
-            video = replace(self._run_source.video, profile_level_id=self._profile_level_id())
+            video = self._with_parameter_sets(self._run_source.video)
             self._publish_source(replace(self._run_source, video=video))
         frame = LiveVideoFrame(self._run, pts * VIDEO_CLOCK_RATE // self._video_scale, keyframe, annexb)
         self._call_soon(self._dispatch_video, frame)
@@ -194,12 +200,10 @@ class LiveFeed:
             if source is not None:
                 self._publish_source(replace(source, reordered=reordered, order_known=True))
 
-    def _profile_level_id(self) -> str | None:
-        """profile_idc, constraint flags and level_idc: the three bytes after the SPS NAL header."""
+    def _with_parameter_sets(self, video: VideoSource) -> VideoSource:
+        """`video` with the parameter sets known so far and, for H.264, the profile-level-id they tell."""
         sets = self._converter.parameter_sets if self._converter is not None else None
-        if self._codec != "h264" or sets is None or not sets.sps or len(sets.sps[0]) < 4:
-            return None
-        return sets.sps[0][1:4].hex()
+        return replace(video, profile_level_id=profile_level_id(self._codec, sets), parameter_sets=sets)
 
     def _publish_source(self, source: SourceInfo) -> None:
         self._run_source = source

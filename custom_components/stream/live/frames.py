@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..fmp4.parameter_sets import ParameterSets
+
 VIDEO_CLOCK_RATE = 90000  # RTP clock of every video payload format
 
 
@@ -13,6 +15,7 @@ class VideoSource:
     width: int
     height: int
     profile_level_id: str | None  # H.264 SDP profile-level-id ("640028"), from the SPS; None until known
+    parameter_sets: ParameterSets | None = None  # from the extradata or the first keyframe; None until known
 
 
 @dataclass(frozen=True, slots=True)

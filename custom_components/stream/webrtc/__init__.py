@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeassistant.const import EVENT_COMPONENT_LOADED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.setup import EventComponentLoaded
 
+from ..codec_memory import CodecLearner, CodecMemory
 from .provider import StreamWebRtcProvider
 from .rtp_cost import install_fast_clock
 
@@ -14,13 +17,18 @@ __all__ = ["StreamWebRtcProvider", "async_setup_webrtc"]
 CAMERA_DOMAIN = "camera"
 
 
-@callback
-def async_setup_webrtc(hass: HomeAssistant, max_sessions_per_camera: int) -> StreamWebRtcProvider:
-    """The provider, registered with the camera integration as soon as that is loaded (now or later)."""
+async def async_setup_webrtc(
+    hass: HomeAssistant, max_sessions_per_camera: int, is_streaming: Callable[[str], bool]
+) -> StreamWebRtcProvider:
+    """The provider, registered with the camera integration as soon as that is loaded (now or later).
+
+    `is_streaming(source)`: whether a worker runs for the source (it then reports the codecs: no probe needed)."""
     from homeassistant.components.camera.webrtc import async_register_webrtc_provider
 
     install_fast_clock()
-    provider = StreamWebRtcProvider(hass, max_sessions_per_camera)
+    memory = CodecMemory(hass)
+    await memory.async_load()
+    provider = StreamWebRtcProvider(hass, max_sessions_per_camera, memory, CodecLearner(hass, memory, is_streaming))
 
     @callback
     def register() -> None:

@@ -78,10 +78,15 @@ class WebRtcSession:
         self._pending: list[RTCIceCandidate | None] = []
         self._closed = False
         self._watch: asyncio.Task[None] | None = None
+        self.sent: SourceInfo | None = None  # the codecs the answer named
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def stream(self) -> Stream:
+        return self._stream
 
     async def answer(
         self, offer_sdp: str, source: SourceInfo, ice_servers: Sequence[RTCIceServer], relay_only: bool
@@ -97,6 +102,7 @@ class WebRtcSession:
         except CodecRegistryFullError as err:
             raise SessionError("webrtc_codec_unsupported", str(err)) from None
 
+        self.sent = source
         self._viewer = viewer = self._stream.add_live_viewer()
         self._pc = pc = RTCPeerConnection(rtc_configuration(ice_servers, relay_only))
         pc.on("connectionstatechange", self._on_connection_state)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from homeassistant.components.camera import Camera
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -55,6 +56,20 @@ def _storage_with(hass_storage: dict[str, Any], sources: dict[str, SourceInfo]) 
             },
         },
     }
+
+
+async def _remembered_camera(hass_storage: dict[str, Any], ffmpeg_camera: FfmpegCameraFactory, source: str) -> Camera:
+    """A camera that an earlier run saw send High profile H.264 with G.711: offered WebRTC from the start."""
+    _storage_with(hass_storage, {source: H264_HIGH})
+    camera = await ffmpeg_camera(source)
+    assert isinstance(webrtc_provider(camera), StreamWebRtcProvider)
+    return camera
+
+
+async def _learner(hass: HomeAssistant, *, streaming: bool = False) -> tuple[CodecMemory, CodecLearner]:
+    memory = CodecMemory(hass)
+    await memory.async_load()
+    return memory, CodecLearner(hass, memory, is_streaming=lambda source: streaming)
 
 
 def _provider(hass: HomeAssistant) -> StreamWebRtcProvider:
@@ -145,9 +160,7 @@ async def test_a_remembered_camera_is_answered_before_the_camera_answers(
     """Codecs from an earlier run: the offer is answered while the camera has not said a word (the stream starts
     alongside); when the camera then fails, the session ends with the stream's error."""
     source, hang_up = silent_server
-    _storage_with(hass_storage, {source: H264_HIGH})
-    camera = await ffmpeg_camera(source)
-    assert isinstance(webrtc_provider(camera), StreamWebRtcProvider)
+    camera = await _remembered_camera(hass_storage, ffmpeg_camera, source)
 
     async with webrtc_viewer(camera) as client:
         connected = asyncio.Event()
@@ -178,9 +191,7 @@ async def test_a_remembered_camera_plays_from_its_first_keyframe(
     ffmpeg_camera: FfmpegCameraFactory,
     webrtc_viewer: WebRtcViewerFactory,
 ) -> None:
-    source = camera_simulator.url("h264_pcmu")
-    _storage_with(hass_storage, {source: H264_HIGH})
-    camera = await ffmpeg_camera(source)
+    camera = await _remembered_camera(hass_storage, ffmpeg_camera, camera_simulator.url("h264_pcmu"))
 
     async with webrtc_viewer(camera) as client:
         await client.offer()
@@ -201,9 +212,7 @@ async def test_a_camera_switched_to_h265_stops_offering_webrtc_once_seen(
     """Remembered as H.264, now H.265: the session answered from memory ends once the stream shows H.265, and the
     camera is no longer offered WebRTC (the next open plays HLS)."""
     source = camera_simulator.url("h265")
-    _storage_with(hass_storage, {source: H264_HIGH})
-    camera = await ffmpeg_camera(source)
-    assert isinstance(webrtc_provider(camera), StreamWebRtcProvider)
+    camera = await _remembered_camera(hass_storage, ffmpeg_camera, source)
 
     async with webrtc_viewer(camera) as client:
         await client.offer()
@@ -274,9 +283,7 @@ def blocking_probe(monkeypatch: pytest.MonkeyPatch) -> Iterator[_BlockingProbe]:
 
 
 async def test_at_most_two_sources_are_probed_at_once(hass: HomeAssistant, blocking_probe: _BlockingProbe) -> None:
-    memory = CodecMemory(hass)
-    await memory.async_load()
-    codec_learner = CodecLearner(hass, memory, is_streaming=lambda source: False)
+    memory, codec_learner = await _learner(hass)
     sources = [f"rtsp://camera-{n}/stream" for n in range(5)]
     for source in sources:
         codec_learner.learn(source)
@@ -296,9 +303,7 @@ async def test_a_source_that_failed_is_not_probed_again_at_once(
     probe = _BlockingProbe(fail=True)
     probe.release.set()
     monkeypatch.setattr(learner, "probe_source", probe)
-    memory = CodecMemory(hass)
-    await memory.async_load()
-    codec_learner = CodecLearner(hass, memory, is_streaming=lambda source: False)
+    memory, codec_learner = await _learner(hass)
 
     for _ in range(3):
         codec_learner.learn("rtsp://offline/stream")
@@ -310,9 +315,7 @@ async def test_a_source_that_failed_is_not_probed_again_at_once(
 
 async def test_a_source_being_streamed_is_not_probed(hass: HomeAssistant, blocking_probe: _BlockingProbe) -> None:
     """Its worker reports the codecs: no second connection to the camera."""
-    memory = CodecMemory(hass)
-    await memory.async_load()
-    codec_learner = CodecLearner(hass, memory, is_streaming=lambda source: True)
+    _, codec_learner = await _learner(hass, streaming=True)
     codec_learner.learn("rtsp://camera/stream")
     await hass.async_block_till_done(wait_background_tasks=True)
     assert blocking_probe.calls == 0
@@ -323,9 +326,7 @@ async def test_the_probe_reads_what_the_worker_would_report(
     hass: HomeAssistant, camera_simulator: CameraSimulator
 ) -> None:
     """The real probe against the simulator: codec, size, profile, parameter sets, frame order, audio."""
-    memory = CodecMemory(hass)
-    await memory.async_load()
-    codec_learner = CodecLearner(hass, memory, is_streaming=lambda source: False)
+    memory, codec_learner = await _learner(hass)
     expected = {
         "h264_aac": ("h264", "64", False, "aac"),
         "h264_bframes": ("h264", "64", True, None),

@@ -190,14 +190,21 @@
     return state.samples.filter((sample) => sample.player === player);
   }
 
-  // Camera time covered by `player`'s samples (ms between its first and last frame's timecodes).
+  // Wrap-aware signed difference of two timecodes in ms (negative: `later` is before `earlier`).
+  function timecodeDiff(later, earlier) {
+    const modulus = 2 ** window.streamTimecode.BITS;
+    const diff = (((later - earlier) % modulus) + modulus) % modulus;
+    return diff >= modulus / 2 ? diff - modulus : diff;
+  }
+
+  // Camera time covered by `player`'s samples: how far past its first frame's timecode its frames went (ms).
   function spanOf(player) {
     const samples = samplesOf(player);
-    if (samples.length < 2) {
-      return 0;
+    let span = 0;
+    for (const sample of samples) {
+      span = Math.max(span, timecodeDiff(sample.timecode, samples[0].timecode));
     }
-    const modulus = 2 ** window.streamTimecode.BITS;
-    return (((samples[samples.length - 1].timecode - samples[0].timecode) % modulus) + modulus) % modulus;
+    return span;
   }
 
   function summary() {
@@ -212,7 +219,8 @@
         spanMs: spanOf(player),
         latencyMedianMs: percentile(latencies(player), 0.5),
         latencyP95Ms: percentile(latencies(player), 0.95),
-        backwards: samples.filter((sample, i) => i > 0 && sample.timecode < samples[i - 1].timecode).length,
+        backwards: samples.filter((sample, i) => i > 0 && timecodeDiff(sample.timecode, samples[i - 1].timecode) < 0)
+          .length,
       };
     }
     return {

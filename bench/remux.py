@@ -81,8 +81,8 @@ from bench.common import (  # noqa: E402
     write_report,
 )
 from custom_components.stream.core import Stream as OurStream  # noqa: E402
-from custom_components.stream.media import Part as OurPart  # noqa: E402
-from custom_components.stream.media import Segment as OurSegment  # noqa: E402
+from custom_components.stream.remux.media import Part as OurPart  # noqa: E402
+from custom_components.stream.remux.media import Segment as OurSegment  # noqa: E402
 from custom_components.stream.settings import settings_from_config  # noqa: E402
 
 CACHE_DIR = PROJECT_DIR / "bench" / ".cache"

@@ -558,8 +558,8 @@ class ServerLog:
         self._last_pts: dict[int, int] = {}
 
     def install(self, feed: Any) -> None:
-        from custom_components.stream.live import LiveViewer
-        from custom_components.stream.webrtc.rtp_video import DirectVideoSender
+        from custom_components.stream.outputs.live import LiveViewer
+        from custom_components.stream.outputs.webrtc.rtp_video import DirectVideoSender
 
         video = feed.video
         worker = self.worker

@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.stream import Stream
 from custom_components.stream.const import DOMAIN, HLS_PROVIDER
-from custom_components.stream.outputs import MAX_REMEMBERED_CLIENTS, VIEWER_WINDOW, RecentClients, StreamOutput
-from custom_components.stream.stream_stats import MAX_SAMPLES, NO_RATES, WINDOW_SECONDS, MediaRateMeter
+from custom_components.stream.outputs.output import MAX_REMEMBERED_CLIENTS, VIEWER_WINDOW, RecentClients, StreamOutput
+from custom_components.stream.source.rates import MAX_SAMPLES, NO_RATES, WINDOW_SECONDS, MediaRateMeter
 from tests.simulator import CameraSimulator, CameraSpec
 from tests.simulator.urls import camera_url
 

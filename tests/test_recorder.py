@@ -21,8 +21,9 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import setup_test_component_platform
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.stream import Stream, recorder
+from custom_components.stream import Stream
 from custom_components.stream.const import DOMAIN, HLS_PROVIDER, RECORDER_PROVIDER
+from custom_components.stream.outputs.recorder import record as recorder
 from tests.simulator import CameraSimulator, CameraSpec
 
 pytestmark = pytest.mark.usefixtures("enable_custom_integrations", "socket_enabled")

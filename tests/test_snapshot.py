@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from turbojpeg import TJPF_RGB, TurboJPEG
 
 from custom_components.stream import Stream
-from custom_components.stream.snapshot import KeyframeConverter
+from custom_components.stream.outputs.snapshot.converter import KeyframeConverter
 from tests.orientations import ORIENTATIONS
 from tests.simulator import CameraSimulator
 

@@ -21,7 +21,7 @@ from playwright.async_api import BrowserContext, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.stream.webrtc import StreamWebRtcProvider
+from custom_components.stream.outputs.webrtc import StreamWebRtcProvider
 from tests.browser_harness import StaticServer
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream
 from tests.simulator import CameraSimulator

@@ -7,7 +7,7 @@ from aiortc.sdp import SessionDescription
 from homeassistant.core import HomeAssistant
 
 from custom_components.stream.core import Stream
-from custom_components.stream.webrtc import rtp_video
+from custom_components.stream.outputs.webrtc import rtp_video
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream, webrtc_provider
 from tests.plugins.webrtc import WebRtcViewerFactory
 from tests.simulator import CameraSimulator

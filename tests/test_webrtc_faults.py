@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from webrtc_models import RTCIceCandidateInit
 
 from custom_components.stream.const import DOMAIN
-from custom_components.stream.webrtc import StreamWebRtcProvider
+from custom_components.stream.outputs.webrtc import StreamWebRtcProvider
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream, webrtc_provider
 from tests.plugins.simulator import CameraSimulatorFactory
 from tests.plugins.webrtc import WebRtcViewerFactory

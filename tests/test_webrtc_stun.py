@@ -16,7 +16,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
-from custom_components.stream.webrtc.ice import GATHER_TIMEOUT, choose_ice_servers
+from custom_components.stream.outputs.webrtc.ice import GATHER_TIMEOUT, choose_ice_servers
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream
 from tests.plugins.webrtc import WebRtcViewerFactory
 from tests.simulator import CameraSimulator

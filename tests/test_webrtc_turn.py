@@ -16,8 +16,8 @@ from homeassistant.components.web_rtc import async_register_ice_servers
 from homeassistant.core import HomeAssistant
 from webrtc_models import RTCIceServer as HaIceServer
 
-from custom_components.stream.webrtc import StreamWebRtcProvider
-from custom_components.stream.webrtc.ice import choose_ice_servers
+from custom_components.stream.outputs.webrtc import StreamWebRtcProvider
+from custom_components.stream.outputs.webrtc.ice import choose_ice_servers
 from tests.plugins.cameras import FfmpegCameraFactory
 from tests.plugins.turn import CoturnProcess, TurnServer
 from tests.plugins.webrtc import WebRtcViewerFactory

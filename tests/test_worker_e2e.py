@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.stream import Stream
 from custom_components.stream.const import HLS_PROVIDER
-from custom_components.stream.media import Segment
+from custom_components.stream.remux.media import Segment
 from tests.simulator import CameraSimulator, CameraSpec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("enable_custom_integrations", "socket_enabled")]

@@ -14,7 +14,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-from custom_components.stream.webrtc.codecs import h264_capability
+from custom_components.stream.outputs.webrtc.codecs import h264_capability
 
 # What headless Chromium (software decoding) offers: no plain High profile, High 4:4:4 Predictive instead.
 BROWSER_H264_PROFILES = ("42001f", "42e01f", "4d001f", "f4001f")

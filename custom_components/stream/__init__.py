@@ -36,10 +36,10 @@ from .const import (
 )
 from .core import Stream
 from .exceptions import StreamClientError, StreamOpenClientError, StreamWorkerError
-from .options import STREAM_OPTIONS_SCHEMA, convert_stream_options, source_open_options
 from .orientation import Orientation
 from .redact import redact_credentials
 from .settings import CONFIG_SCHEMA, DOMAIN_SCHEMA, StreamSettings, settings_from_config
+from .source.options import STREAM_OPTIONS_SCHEMA, convert_stream_options, source_open_options
 
 if TYPE_CHECKING:
     from homeassistant.components.camera.prefs import DynamicStreamSettings
@@ -96,7 +96,7 @@ async def async_check_stream_client_error(
     hass: HomeAssistant, source: str, pyav_options: dict[str, str] | None = None
 ) -> None:
     """Open `source` once (off the event loop) and raise StreamOpenClientError if that fails."""
-    from .worker import open_source
+    from .source.worker import open_source
 
     def probe() -> None:
         try:
@@ -109,7 +109,7 @@ async def async_check_stream_client_error(
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration: settings, HLS views, the takeover of the built-in, shutdown."""
-    from .hls import async_register_hls_views
+    from .outputs.hls import async_register_hls_views
     from .takeover import take_over_builtin
 
     conf: dict[str, Any] = DOMAIN_SCHEMA(config.get(DOMAIN) or {})
@@ -124,7 +124,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.data[DOMAIN][DATA_UNDO_TAKEOVER] = take_over_builtin({"create_stream": create_stream, "Stream": Stream})
     if conf[CONF_WEBRTC]:
         # aiortc takes a while to import: not on the event loop.
-        webrtc = await hass.async_add_import_executor_job(importlib.import_module, f"{__name__}.webrtc")
+        webrtc = await hass.async_add_import_executor_job(importlib.import_module, f"{__name__}.outputs.webrtc")
         hass.data[DOMAIN][DATA_WEBRTC] = await webrtc.async_setup_webrtc(
             hass, conf[CONF_WEBRTC_MAX_SESSIONS], lambda source: _is_streaming(hass, source)
         )

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .backoff import Backoff
 from .const import (
     ATTR_ENDPOINTS,
     DOMAIN,
@@ -28,15 +27,16 @@ from .const import (
 )
 from .diagnostics_data import Diagnostics
 from .exceptions import StreamWorkerError
-from .live import LiveFeed, LiveViewer, SourceInfo
-from .media import MediaBuffer, Part, SegmentHeader
-from .options import source_open_options
-from .outputs import IdleTimer, StreamOutput
+from .outputs.live import LiveFeed, LiveViewer, SourceInfo
+from .outputs.output import IdleTimer, StreamOutput
+from .outputs.snapshot.converter import KeyframeConverter
 from .redact import redact_credentials, redact_text
-from .segmenter import StreamTimeline
+from .remux.media import MediaBuffer, Part, SegmentHeader
+from .remux.segmenter import StreamTimeline
 from .settings import StreamSettings
-from .snapshot import KeyframeConverter
-from .worker import WorkerRun, WorkerStats, run_worker
+from .source.backoff import Backoff
+from .source.options import source_open_options
+from .source.worker import WorkerRun, WorkerStats, run_worker
 
 if TYPE_CHECKING:
     from homeassistant.components.camera.prefs import DynamicStreamSettings
@@ -326,7 +326,7 @@ class Stream:
 
     async def async_record(self, video_path: str, duration: int = 30, lookback: int = 5) -> None:
         """Record `duration` seconds (plus up to `lookback` seconds already buffered) to `video_path` as MP4."""
-        from .recorder import async_record_stream
+        from .outputs.recorder.record import async_record_stream
 
         await async_record_stream(self, video_path, duration, lookback)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custom_components.stream.backoff import Backoff
+from custom_components.stream.source.backoff import Backoff
 
 
 def test_doubles_up_to_cap() -> None:

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from custom_components.stream.hls.directives import (
+from custom_components.stream.outputs.hls.directives import (
     DeliveryDirectives,
     DirectiveError,
     check_directives,
     directives_reached,
     parse_directives,
 )
-from custom_components.stream.media import Part, Segment, SegmentHeader
+from custom_components.stream.remux.media import Part, Segment, SegmentHeader
 
 LIMIT = 6  # hls_advance_part_limit for half-second parts
 

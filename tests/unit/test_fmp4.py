@@ -9,9 +9,9 @@ from pathlib import Path
 import av
 import pytest
 
-from custom_components.stream.fmp4 import orientation_matrix, transform_init
-from custom_components.stream.fmp4.boxes import children, find_child
-from custom_components.stream.media import Sample
+from custom_components.stream.remux.fmp4 import orientation_matrix, transform_init
+from custom_components.stream.remux.fmp4.boxes import children, find_child
+from custom_components.stream.remux.media import Sample
 
 from .test_fmp4_support import SIZE, Demuxed, Muxed, decode_errors, decoded_frame_counts, demux, encode, ffprobe, mux
 

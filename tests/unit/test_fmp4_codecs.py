@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import pytest
 
-from custom_components.stream.fmp4 import (
+from custom_components.stream.remux.fmp4 import (
     Fmp4Writer,
     aac,
     annexb_to_length_prefixed,
@@ -23,9 +23,9 @@ from custom_components.stream.fmp4 import (
     split_annexb,
     split_length_prefixed,
 )
-from custom_components.stream.fmp4.codecs import aac_codec_string, avc_codec_string, hevc_codec_string
-from custom_components.stream.fmp4.nal import length_prefix_in_place, unescape_rbsp
-from custom_components.stream.media import Sample
+from custom_components.stream.remux.fmp4.codecs import aac_codec_string, avc_codec_string, hevc_codec_string
+from custom_components.stream.remux.fmp4.nal import length_prefix_in_place, unescape_rbsp
+from custom_components.stream.remux.media import Sample
 
 from .test_fmp4_support import demux, encode, ffmpeg, ffprobe
 

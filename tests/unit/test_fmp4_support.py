@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 import av
 
-from custom_components.stream.fmp4 import Fmp4Writer, make_audio_track, make_video_track
-from custom_components.stream.media import Sample, SampleData
+from custom_components.stream.remux.fmp4 import Fmp4Writer, make_audio_track, make_video_track
+from custom_components.stream.remux.media import Sample, SampleData
 
 SIZE = "160x120"
 FPS = 15

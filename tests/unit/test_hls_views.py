@@ -21,10 +21,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
 from custom_components.stream.core import Stream
-from custom_components.stream.fmp4.boxes import box, full_box
-from custom_components.stream.fmp4.orientation import orientation_matrix, transform_init
-from custom_components.stream.hls import HlsStream, async_register_hls_views, views
-from custom_components.stream.media import MediaBuffer, Part, SegmentHeader
+from custom_components.stream.outputs.hls import HlsStream, async_register_hls_views, views
+from custom_components.stream.remux.fmp4.boxes import box, full_box
+from custom_components.stream.remux.fmp4.orientation import orientation_matrix, transform_init
+from custom_components.stream.remux.media import MediaBuffer, Part, SegmentHeader
 from custom_components.stream.settings import StreamSettings
 
 TOKEN = "0123456789abcdef" * 4

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import m3u8
 import pytest
 
-from custom_components.stream.hls.cache import BufferRenders
-from custom_components.stream.hls.master import FALLBACK_BANDWIDTH, estimate_bandwidth, render_master_playlist
-from custom_components.stream.hls.playlist import (
+from custom_components.stream.outputs.hls.cache import BufferRenders
+from custom_components.stream.outputs.hls.master import FALLBACK_BANDWIDTH, estimate_bandwidth, render_master_playlist
+from custom_components.stream.outputs.hls.playlist import (
     format_program_date_time,
     media_duration,
     playlist_window,
@@ -20,7 +20,7 @@ from custom_components.stream.hls.playlist import (
     render_media_playlist,
     target_duration,
 )
-from custom_components.stream.media import MediaBuffer, Part, Segment, SegmentHeader
+from custom_components.stream.remux.media import MediaBuffer, Part, Segment, SegmentHeader
 from custom_components.stream.settings import StreamSettings, non_ll_hls_settings
 
 LL = StreamSettings(

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.stream.fmp4.boxes import find_child
-from custom_components.stream.fragments import (
+from custom_components.stream.outputs.recorder.file import RecordingFile
+from custom_components.stream.remux.fmp4.boxes import find_child
+from custom_components.stream.remux.fragments import (
     parse_fragment,
     shift_decode_times,
     start_offsets,
     track_timescales,
     trim_fragment,
 )
-from custom_components.stream.recording_file import RecordingFile
 
 from .test_fmp4_support import FPS, Muxed, decode_errors, demux, encode, ffprobe, mux
 

@@ -16,8 +16,12 @@ from aiortc.rtcrtpparameters import (
 )
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
 
-from custom_components.stream.live import LiveVideoFrame, LiveViewer
-from custom_components.stream.webrtc.rtp_video import MID_EXTENSION_URI, DirectVideoSender, check_aiortc_internals
+from custom_components.stream.outputs.live import LiveVideoFrame, LiveViewer
+from custom_components.stream.outputs.webrtc.rtp_video import (
+    MID_EXTENSION_URI,
+    DirectVideoSender,
+    check_aiortc_internals,
+)
 
 H264_PT = 102
 RTX_PT = 103

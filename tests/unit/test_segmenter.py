@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from custom_components.stream.media import Part, Sample, SegmentHeader
-from custom_components.stream.segmenter import Segmenter, StreamTimeline
+from custom_components.stream.remux.media import Part, Sample, SegmentHeader
+from custom_components.stream.remux.segmenter import Segmenter, StreamTimeline
 
 VIDEO_TS = 90000
 FRAME = 3000  # 30 fps

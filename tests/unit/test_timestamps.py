@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from custom_components.stream.exceptions import StreamWorkerError
-from custom_components.stream.timestamps import TimestampValidator, Verdict
+from custom_components.stream.source.timestamps import TimestampValidator, Verdict
 
 
 def test_increasing_dts_accepted() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
-from custom_components.stream.webrtc.codecs import h264_capability
+from custom_components.stream.outputs.webrtc.codecs import h264_capability
 
 CHROMIUM_SOFTWARE_H264_OFFER = "\r\n".join(
     [

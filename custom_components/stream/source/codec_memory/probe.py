@@ -1,0 +1,77 @@
+"""A short look at a source (worker-side, blocking): open it, read until its codecs are known, close it.
+
+Ends as soon as the video's parameter sets are seen and, for H.264, enough frames were read to tell whether the
+camera sends B-frames; never reads longer than `PROBE_READ_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ...outputs.live.feed import REORDER_CHECK_FRAMES, profile_level_id
+from ...outputs.live.frames import SourceInfo
+from ...outputs.live.video import AnnexBConverter
+from ..worker import describe_tracks, open_source, video_track
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+
+PROBE_OPEN_TIMEOUT = 10.0  # seconds to open the source (a worker allows more: it has a viewer waiting)
+PROBE_READ_TIMEOUT = 5.0
+PROBE_READ_SECONDS = 12.0  # long enough to reach the first keyframe of most cameras joined mid-GOP
+
+
+class _FrameOrder:
+    """Whether frames come out of presentation order (B-frames), from the first REORDER_CHECK_FRAMES of them."""
+
+    def __init__(self) -> None:
+        self.checked = 0
+        self.reordered = False
+        self._last_pts: int | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.reordered or self.checked >= REORDER_CHECK_FRAMES
+
+    def add(self, pts: int | None) -> None:
+        if pts is None or self.known:
+            return
+        self.reordered = self._last_pts is not None and pts < self._last_pts
+        self._last_pts = pts
+        self.checked += 1
+
+
+def probe_source(source: str, options: dict[str, str], stop: threading.Event) -> SourceInfo:
+    """What `source` carries; StreamWorkerError when it cannot be opened or has no video we can serve."""
+    container = open_source(source, options, timeout=(PROBE_OPEN_TIMEOUT, PROBE_READ_TIMEOUT))
+    try:
+        return _read_until_known(container, stop)
+    finally:
+        container.close()
+
+
+def _read_until_known(container: InputContainer, stop: threading.Event) -> SourceInfo:
+    video, codec = video_track(container)
+    audio = container.streams.audio[0] if container.streams.audio else None
+    video_source, audio_source = describe_tracks(video, codec, audio)
+    converter = AnnexBConverter(codec, video.codec_context.extradata)
+    order = _FrameOrder()
+    deadline = time.monotonic() + PROBE_READ_SECONDS
+    for packet in container.demux(video):
+        if converter.parameter_sets is not None and (codec != "h264" or order.known):
+            break
+        if stop.is_set() or time.monotonic() > deadline:
+            break
+        if packet.size == 0:
+            continue
+        order.add(packet.pts)
+        if packet.is_keyframe and converter.parameter_sets is None:
+            with contextlib.suppress(ValueError):  # a damaged keyframe: the next one may do
+                converter.convert(bytes(packet), keyframe=True)
+    sets = converter.parameter_sets
+    video_source = replace(video_source, profile_level_id=profile_level_id(codec, sets), parameter_sets=sets)
+    return SourceInfo(0, video_source, audio_source, reordered=order.reordered, order_known=order.known)

@@ -22,12 +22,12 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.stream.exceptions import StreamWorkerError
-from custom_components.stream.outputs.live import AudioSource, SourceInfo, VideoSource
 from custom_components.stream.outputs.webrtc import StreamWebRtcProvider
 from custom_components.stream.remux.fmp4.parameter_sets import ParameterSets
 from custom_components.stream.source.codec_memory import CodecLearner, CodecMemory, learner
 from custom_components.stream.source.codec_memory.record import from_json, to_json
 from custom_components.stream.source.codec_memory.store import SAVE_DELAY, STORAGE_KEY, STORAGE_VERSION, source_key
+from custom_components.stream.source.description import AudioSource, SourceInfo, VideoSource
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream, webrtc_provider
 from tests.plugins.simulator import CameraSimulatorFactory
 from tests.plugins.webrtc import WebRtcViewerFactory

@@ -16,7 +16,8 @@ from custom_components.stream.remux.media import Part, SegmentHeader
 from custom_components.stream.remux.segmenter import StreamTimeline
 from custom_components.stream.settings import settings_from_config
 from custom_components.stream.source.options import source_open_options
-from custom_components.stream.source.worker import WorkerRun, run_worker
+from custom_components.stream.source.run import WorkerRun
+from custom_components.stream.source.worker import run_worker
 from tests.test_worker_e2e import decode
 
 

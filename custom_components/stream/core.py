@@ -27,7 +27,7 @@ from .const import (
 )
 from .diagnostics_data import Diagnostics
 from .exceptions import StreamWorkerError
-from .outputs.live import LiveFeed, LiveViewer, SourceInfo
+from .outputs.live import LiveFeed, LiveViewer
 from .outputs.output import IdleTimer, StreamOutput
 from .outputs.snapshot.converter import KeyframeConverter
 from .redact import redact_credentials, redact_text
@@ -35,8 +35,10 @@ from .remux.media import MediaBuffer, Part, SegmentHeader
 from .remux.segmenter import StreamTimeline
 from .settings import StreamSettings
 from .source.backoff import Backoff
+from .source.description import SourceInfo
 from .source.options import source_open_options
-from .source.worker import WorkerRun, WorkerStats, run_worker
+from .source.run import WorkerRun, WorkerStats
+from .source.worker import run_worker
 
 if TYPE_CHECKING:
     from homeassistant.components.camera.prefs import DynamicStreamSettings
@@ -161,6 +163,11 @@ class Stream:
     @property
     def stream_settings(self) -> StreamSettings:
         return self._stream_settings
+
+    @property
+    def logger(self) -> logging.Logger:
+        """This stream's logger (named after its label, e.g. the camera's entity id)."""
+        return self._logger
 
     @property
     def label(self) -> str | None:

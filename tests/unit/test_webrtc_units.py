@@ -11,12 +11,12 @@ from webrtc_models import RTCIceServer as HaIceServer
 
 from custom_components.stream.outputs.live import LiveVideoFrame, LiveViewer
 from custom_components.stream.outputs.live.feed import MAX_QUEUED_VIDEO, LiveFeed
-from custom_components.stream.outputs.live.frames import VideoSource
 from custom_components.stream.outputs.live.video import AnnexBConverter
 from custom_components.stream.outputs.webrtc.codecs import h264_capability
 from custom_components.stream.outputs.webrtc.ice import choose_ice_servers
 from custom_components.stream.outputs.webrtc.rtp_cost import decline_unused_extensions, ntp_time_now
 from custom_components.stream.outputs.webrtc.tracks import RtpTimeline
+from custom_components.stream.source.description import VideoSource
 
 from .test_webrtc_chromium_offer import CHROMIUM_SOFTWARE_H264_OFFER
 

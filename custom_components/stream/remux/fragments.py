@@ -142,6 +142,17 @@ def parse_fragment(data: bytes) -> Fragment:
 
 
 def _traf_samples(data: bytes, moof_start: int, traf: tuple[int, int], decode_time: int) -> list[Sample]:
+    base, defaults = _track_fragment_defaults(data, moof_start, traf)
+    samples: list[Sample] = []
+    position = base
+    for kind, start, _ in children(data, traf):
+        if kind == b"trun":
+            position, decode_time = _trun_samples(data, start, base, position, defaults, decode_time, samples)
+    return samples
+
+
+def _track_fragment_defaults(data: bytes, moof_start: int, traf: tuple[int, int]) -> tuple[int, tuple[int, int, int]]:
+    """The data offsets' base and the (duration, size, flags) samples default to, from the traf's tfhd."""
     tfhd = find_child(data, traf, b"tfhd")
     assert tfhd is not None  # _trafs checked
     flags = _U32.unpack_from(data, tfhd[0] + 8)[0] & 0xFFFFFF
@@ -157,46 +168,53 @@ def _traf_samples(data: bytes, moof_start: int, traf: tuple[int, int], decode_ti
         if flags & bit:
             defaults[index] = _U32.unpack_from(data, at)[0]
             at += 4
-    samples: list[Sample] = []
-    position = base
-    for kind, start, _ in children(data, traf):
-        if kind != b"trun":
-            continue
-        version = data[start + 8]
-        trun_flags = _U32.unpack_from(data, start + 8)[0] & 0xFFFFFF
-        count = _U32.unpack_from(data, start + _FULL_BOX_HEADER)[0]
-        at = start + _FULL_BOX_HEADER + 4
-        if trun_flags & _DATA_OFFSET:
-            position = base + _I32.unpack_from(data, at)[0]
+    return base, (defaults[0], defaults[1], defaults[2])
+
+
+def _trun_samples(
+    data: bytes,
+    start: int,
+    base: int,
+    position: int,
+    defaults: tuple[int, int, int],
+    decode_time: int,
+    samples: list[Sample],
+) -> tuple[int, int]:
+    """Append the samples of the trun at `start`; returns where the next trun's data and decode time follow on."""
+    version = data[start + 8]
+    trun_flags = _U32.unpack_from(data, start + 8)[0] & 0xFFFFFF
+    count = _U32.unpack_from(data, start + _FULL_BOX_HEADER)[0]
+    at = start + _FULL_BOX_HEADER + 4
+    if trun_flags & _DATA_OFFSET:
+        position = base + _I32.unpack_from(data, at)[0]
+        at += 4
+    first_flags = None
+    if trun_flags & _FIRST_SAMPLE_FLAGS:
+        first_flags = _U32.unpack_from(data, at)[0]
+        at += 4
+    offset_format = _I32 if version else _U32
+    for index in range(count):
+        duration, size, sample_flags = defaults
+        offset = 0
+        if trun_flags & _SAMPLE_DURATION:
+            duration = _U32.unpack_from(data, at)[0]
             at += 4
-        first_flags = None
-        if trun_flags & _FIRST_SAMPLE_FLAGS:
-            first_flags = _U32.unpack_from(data, at)[0]
+        if trun_flags & _SAMPLE_SIZE:
+            size = _U32.unpack_from(data, at)[0]
             at += 4
-        for index in range(count):
-            duration, size, sample_flags = defaults
-            offset = 0
-            if trun_flags & _SAMPLE_DURATION:
-                duration = _U32.unpack_from(data, at)[0]
-                at += 4
-            if trun_flags & _SAMPLE_SIZE:
-                size = _U32.unpack_from(data, at)[0]
-                at += 4
-            if trun_flags & _SAMPLE_FLAGS:
-                sample_flags = _U32.unpack_from(data, at)[0]
-                at += 4
-            if trun_flags & _COMPOSITION_OFFSET:
-                offset = (_I32 if version else _U32).unpack_from(data, at)[0]
-                at += 4
-            if index == 0 and first_flags is not None:
-                sample_flags = first_flags
-            keyframe = not sample_flags & _NON_SYNC_SAMPLE
-            samples.append(
-                Sample(decode_time, decode_time + offset, duration, keyframe, data[position : position + size])
-            )
-            decode_time += duration
-            position += size
-    return samples
+        if trun_flags & _SAMPLE_FLAGS:
+            sample_flags = _U32.unpack_from(data, at)[0]
+            at += 4
+        if trun_flags & _COMPOSITION_OFFSET:
+            offset = offset_format.unpack_from(data, at)[0]
+            at += 4
+        if index == 0 and first_flags is not None:
+            sample_flags = first_flags
+        keyframe = not sample_flags & _NON_SYNC_SAMPLE
+        samples.append(Sample(decode_time, decode_time + offset, duration, keyframe, data[position : position + size]))
+        decode_time += duration
+        position += size
+    return position, decode_time
 
 
 def trim_fragment(

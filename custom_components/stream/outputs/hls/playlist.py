@@ -112,7 +112,18 @@ def render_media_playlist(
         raise ValueError("A media playlist needs at least one segment")
     target = target_duration(segments, settings) if target is None else target
     ll_hls = settings.ll_hls
-    first = segments[0]
+    lines = _header_lines(segments[0], settings, target)
+    skipped = _skippable_count(segments, skip_boundary(target)) if skip and ll_hls else 0
+    if skipped:
+        lines.append(f"#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}")
+    parts_from = _parts_listed_from(segments, PART_LIST_FACTOR * target) if ll_hls else len(segments)
+    lines += _segment_lines(segments, skipped, parts_from, ll_hls)
+    if ll_hls and (hint := preload_hint(segments)) is not None:
+        lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{part_uri(*hint)}"')
+    return "\n".join(lines) + "\n"
+
+
+def _header_lines(first: Segment, settings: StreamSettings, target: int) -> list[str]:
     lines = [
         "#EXTM3U",
         f"#EXT-X-VERSION:{playlist_version(settings)}",
@@ -121,7 +132,7 @@ def render_media_playlist(
         f"#EXT-X-MEDIA-SEQUENCE:{first.sequence}",
         f"#EXT-X-DISCONTINUITY-SEQUENCE:{first.discontinuity}",
     ]
-    if ll_hls:
+    if settings.ll_hls:
         # No EXT-X-START here: hls.js lets it override PART-HOLD-BACK and clamps it to the last complete segment,
         # which would start playback up to a whole segment behind the live edge.
         lines += [
@@ -132,12 +143,12 @@ def render_media_playlist(
     else:
         # Start a little behind the edge: our window is short and ExoPlayer errors when it falls behind it.
         lines.append(f"#EXT-X-START:TIME-OFFSET=-{EXT_X_START_NON_LL_HLS * target:.3f},PRECISE=YES")
+    return lines
 
-    skipped = _skippable_count(segments, skip_boundary(target)) if skip and ll_hls else 0
-    if skipped:
-        lines.append(f"#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}")
 
-    parts_from = _parts_listed_from(segments, PART_LIST_FACTOR * target) if ll_hls else len(segments)
+def _segment_lines(segments: Sequence[Segment], skipped: int, parts_from: int, ll_hls: bool) -> list[str]:
+    """The listed segments from `skipped` on, with their parts from `parts_from` on."""
+    lines: list[str] = []
     previous: Segment | None = segments[skipped - 1] if skipped else None
     for index in range(skipped, len(segments)):
         segment = segments[index]
@@ -155,10 +166,7 @@ def render_media_playlist(
         if segment.complete:
             lines += [f"#EXTINF:{media_duration(segment.duration)},", segment_uri(segment.sequence)]
         previous = segment
-
-    if ll_hls and (hint := preload_hint(segments)) is not None:
-        lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{part_uri(*hint)}"')
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _part_lines(segment: Segment) -> list[str]:

@@ -15,27 +15,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ...remux.fmp4.parameter_sets import ParameterSets, VideoCodec
-from .frames import VIDEO_CLOCK_RATE, AudioSource, LiveAudioFrame, LiveVideoFrame, SourceInfo, VideoSource
+from ...remux.fmp4.parameter_sets import VideoCodec
+from ...source.description import REORDER_CHECK_FRAMES, AudioSource, SourceInfo, VideoSource, profile_level_id
+from .frames import VIDEO_CLOCK_RATE, LiveAudioFrame, LiveVideoFrame
 from .opus import OpusTranscoder
 from .video import AnnexBConverter
 
 # Video frames a viewer may have queued (about 2 s at 30 fps) before it skips to the next keyframe.
 MAX_QUEUED_VIDEO = 60
 MAX_QUEUED_AUDIO = 100
-# Frames of every run checked for presentation-order reordering (B-frames) even with nobody watching live: a
-# reordered frame shows within the first few frames after a keyframe (I P B B ...), half a second is plenty.
-REORDER_CHECK_FRAMES = 15
 PASSTHROUGH_AUDIO = {"pcm_mulaw": ("PCMU", 8000), "pcm_alaw": ("PCMA", 8000)}
 
 type CallSoon = Callable[..., None]
-
-
-def profile_level_id(codec: VideoCodec, sets: ParameterSets | None) -> str | None:
-    """H.264's profile_idc, constraint flags and level_idc (the three bytes after the SPS NAL header), in hex."""
-    if codec != "h264" or sets is None or not sets.sps or len(sets.sps[0]) < 4:
-        return None
-    return sets.sps[0][1:4].hex()
 
 
 class LiveViewer:

@@ -13,21 +13,45 @@ configuration midway, and ending keeps every player able to play the file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from weakref import WeakKeyDictionary
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from ...const import RECORDER_PROVIDER
-from ...remux.media import Part, Segment
+from ...remux.media import MediaBuffer, Part, Segment
 from .file import RecordingFile
 
 if TYPE_CHECKING:
-    from ...core import Stream
+    from homeassistant.components.camera.prefs import DynamicStreamSettings
+
     from ..output import StreamOutput
+
+
+class RecordableStream(Protocol):
+    """What a recording needs of a stream (`core.Stream`), so that the recorder does not import it."""
+
+    hass: HomeAssistant
+    dynamic_stream_settings: DynamicStreamSettings
+
+    @property
+    def buffer(self) -> MediaBuffer: ...
+
+    @property
+    def logger(self) -> logging.Logger: ...
+
+    def outputs(self) -> Mapping[str, StreamOutput]: ...
+
+    def add_provider(self, fmt: str, timeout: int | None = None) -> StreamOutput: ...
+
+    async def remove_provider(self, provider: StreamOutput) -> None: ...
+
+    async def start(self) -> None: ...
+
 
 # Seconds without new media after which a recording ends with what it has (a worker restart takes far less).
 RECORDER_STALL_TIMEOUT = 20
@@ -35,10 +59,10 @@ RECORDER_STALL_TIMEOUT = 20
 _PROVIDER_TIMEOUT = RECORDER_STALL_TIMEOUT + 10
 
 # The destination of each stream's recording in progress, for the "already recording" error.
-_recording_paths: WeakKeyDictionary[Stream, str] = WeakKeyDictionary()
+_recording_paths: WeakKeyDictionary[RecordableStream, str] = WeakKeyDictionary()
 
 
-async def async_record_stream(stream: Stream, video_path: str, duration: float, lookback: float) -> None:
+async def async_record_stream(stream: RecordableStream, video_path: str, duration: float, lookback: float) -> None:
     """Record `duration` seconds of `stream` (plus up to `lookback` buffered seconds) to `video_path`; returns when
     the file is written. Raises HomeAssistantError for a destination or duration that cannot work."""
     hass = stream.hass
@@ -52,7 +76,7 @@ async def async_record_stream(stream: Stream, video_path: str, duration: float, 
     output = stream.add_provider(RECORDER_PROVIDER, timeout=_PROVIDER_TIMEOUT)
     try:
         await stream.start()
-        stream._logger.debug("Started a stream recording of %s seconds to %s", duration, video_path)
+        stream.logger.debug("Started a stream recording of %s seconds to %s", duration, video_path)
         await _Recording(stream, output, video_path, duration, max(0.0, lookback)).run()
     finally:
         _recording_paths.pop(stream, None)
@@ -87,7 +111,9 @@ def buffered_parts(segments: Sequence[Segment]) -> tuple[bytes | None, list[Part
 class _Recording:
     """One run of the recorder: collects parts on the event loop, writes them in the executor."""
 
-    def __init__(self, stream: Stream, output: StreamOutput, video_path: str, duration: float, lookback: float) -> None:
+    def __init__(
+        self, stream: RecordableStream, output: StreamOutput, video_path: str, duration: float, lookback: float
+    ) -> None:
         self._stream = stream
         self._output = output
         self._video_path = video_path
@@ -162,7 +188,7 @@ class _Recording:
         path = self._video_path
         if not file.fragments_written:
             await hass.async_add_executor_job(file.discard)
-            self._stream._logger.warning("Recording to %s captured nothing: %s", path, self._end_reason or "no media")
+            self._stream.logger.warning("Recording to %s captured nothing: %s", path, self._end_reason or "no media")
             return
         try:
             await hass.async_add_executor_job(file.finish)
@@ -170,8 +196,8 @@ class _Recording:
             await hass.async_add_executor_job(file.discard)
             raise HomeAssistantError(f"Can't write {path}: {err}") from err
         if self._end_reason:
-            self._stream._logger.warning(
+            self._stream.logger.warning(
                 "Recording to %s ended early, with %.1f seconds of video: %s", path, file.seconds, self._end_reason
             )
         else:
-            self._stream._logger.debug("Recorded %.1f seconds to %s", file.seconds, path)
+            self._stream.logger.debug("Recorded %.1f seconds to %s", file.seconds, path)

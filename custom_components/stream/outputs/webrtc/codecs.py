@@ -14,7 +14,7 @@ from aiortc.codecs import CODECS
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import H264Profile, parse_h264_profile_level_id
 
-from ..live import AudioSource
+from ...source.description import AudioSource
 from ..live.feed import PASSTHROUGH_AUDIO
 from ..live.frames import VIDEO_CLOCK_RATE
 from ..live.opus import OPUS_CLOCK_RATE

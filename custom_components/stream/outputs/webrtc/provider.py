@@ -23,7 +23,7 @@ from ...const import DOMAIN, SIGNAL_LIVE_SOURCE
 from ...core import Stream
 from ...source.codec_memory import CodecLearner, CodecMemory
 from ...source.codec_memory.record import decision
-from ..live import SourceInfo
+from ...source.description import SourceInfo
 from .ice import choose_ice_servers
 from .session import SessionError, WebRtcSession
 

@@ -15,7 +15,8 @@ from homeassistant.components.camera.webrtc import WebRTCSendMessage
 from webrtc_models import RTCIceCandidateInit
 
 from ...core import Stream
-from ..live import LiveViewer, SourceInfo
+from ...source.description import SourceInfo
+from ..live import LiveViewer
 from .codecs import CodecRegistryFullError, audio_capability, h264_capability
 from .ice import limit_gathering_time, rtc_configuration
 from .rtp_cost import decline_unused_extensions

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .bits import BitReader
 from .boxes import full_box
 
 SAMPLE_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
@@ -67,20 +68,13 @@ def parse_audio_specific_config(config: bytes) -> tuple[int, int, int]:
     """(audioObjectType, sample rate, channel configuration) of an AudioSpecificConfig."""
     if len(config) < 2:
         raise ValueError("AudioSpecificConfig is shorter than 2 bytes")
-    bits = int.from_bytes(config[:6].ljust(6, b"\x00"))  # 48 bits cover every field read here (43 at most)
-    position = 48
-
-    def read(count: int) -> int:
-        nonlocal position
-        position -= count
-        return (bits >> position) & ((1 << count) - 1)
-
-    object_type = read(5)
+    bits = BitReader(config[:6].ljust(6, b"\x00"))  # 48 bits cover every field read here (43 at most)
+    object_type = bits.u(5)
     if object_type == 31:
-        object_type = 32 + read(6)
-    index = read(4)
-    sample_rate = read(24) if index == 15 else (SAMPLE_RATES[index] if index < len(SAMPLE_RATES) else 0)
-    return object_type, sample_rate, read(4)
+        object_type = 32 + bits.u(6)
+    index = bits.u(4)
+    sample_rate = bits.u(24) if index == 15 else (SAMPLE_RATES[index] if index < len(SAMPLE_RATES) else 0)
+    return object_type, sample_rate, bits.u(4)
 
 
 def _descriptor(tag: int, *payload: bytes) -> bytes:

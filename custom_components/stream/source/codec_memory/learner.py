@@ -12,8 +12,8 @@ from collections.abc import Callable
 from homeassistant.core import HomeAssistant, callback
 
 from ...exceptions import StreamWorkerError
-from ...outputs.live.frames import SourceInfo
 from ...redact import redact_credentials, redact_text
+from ..description import SourceInfo
 from ..options import source_open_options
 from .probe import probe_source
 from .store import CodecMemory

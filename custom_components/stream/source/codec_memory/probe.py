@@ -6,16 +6,15 @@ camera sends B-frames; never reads longer than `PROBE_READ_SECONDS`.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ...outputs.live.feed import REORDER_CHECK_FRAMES, profile_level_id
-from ...outputs.live.frames import SourceInfo
-from ...outputs.live.video import AnnexBConverter
-from ..worker import describe_tracks, open_source, video_track
+from ...remux.fmp4.parameter_sets import ParameterSets, VideoCodec, find_parameter_sets
+from ..description import REORDER_CHECK_FRAMES, SourceInfo, profile_level_id
+from ..tracks import describe_tracks, video_track
+from ..worker import open_source
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -58,20 +57,27 @@ def _read_until_known(container: InputContainer, stop: threading.Event) -> Sourc
     video, codec = video_track(container)
     audio = container.streams.audio[0] if container.streams.audio else None
     video_source, audio_source = describe_tracks(video, codec, audio)
-    converter = AnnexBConverter(codec, video.codec_context.extradata)
+    extradata = video.codec_context.extradata
+    sets = _parameter_sets(codec, extradata, None)
     order = _FrameOrder()
     deadline = time.monotonic() + PROBE_READ_SECONDS
     for packet in container.demux(video):
-        if converter.parameter_sets is not None and (codec != "h264" or order.known):
+        if sets is not None and (codec != "h264" or order.known):
             break
         if stop.is_set() or time.monotonic() > deadline:
             break
         if packet.size == 0:
             continue
         order.add(packet.pts)
-        if packet.is_keyframe and converter.parameter_sets is None:
-            with contextlib.suppress(ValueError):  # a damaged keyframe: the next one may do
-                converter.convert(bytes(packet), keyframe=True)
-    sets = converter.parameter_sets
+        if packet.is_keyframe and sets is None:
+            sets = _parameter_sets(codec, extradata, bytes(packet))
     video_source = replace(video_source, profile_level_id=profile_level_id(codec, sets), parameter_sets=sets)
     return SourceInfo(0, video_source, audio_source, reordered=order.reordered, order_known=order.known)
+
+
+def _parameter_sets(codec: VideoCodec, extradata: bytes | None, keyframe: bytes | None) -> ParameterSets | None:
+    """From the extradata, else from a keyframe; None while neither has a complete set (or the keyframe is damaged)."""
+    try:
+        return find_parameter_sets(codec, extradata, keyframe)
+    except ValueError:
+        return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...outputs.live.frames import AudioSource, SourceInfo, VideoSource
 from ...remux.fmp4.parameter_sets import ParameterSets
+from ..description import AudioSource, SourceInfo, VideoSource
 
 type Decision = tuple[str, str | None, bool, str | None]
 

@@ -17,7 +17,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 
-from ...outputs.live.frames import SourceInfo
+from ..description import SourceInfo
 from .record import decision, from_json, to_json
 
 _LOGGER = logging.getLogger(__name__)

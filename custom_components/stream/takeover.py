@@ -29,6 +29,8 @@ BUILTIN_MODULE = "homeassistant.components.stream"
 COMPONENTS_PREFIX = "homeassistant.components."
 # The error `async_check_stream_client_error` raises goes with it: its callers (tplink) catch
 # `stream.StreamOpenClientError` and compare `error_code` with `stream.StreamClientError` members.
+# (module name, module, attribute, the built-in's object, ours): one rebinding, for the undo.
+type Replacement = tuple[str, object, str, Any, Any]
 REPLACED_NAMES = (
     "create_stream",
     "Stream",
@@ -53,35 +55,59 @@ def take_over_builtin(ours: Mapping[str, Any]) -> Callable[[], None]:
         # Already ours: a second takeover without undo (nothing to find by identity then).
         if name in builtin_names and builtin_names[name] is not ours[name]
     }
-    replaced: list[tuple[str, object, str, Any, Any]] = []  # module name, module, name, built-in's object, ours
+    replaced: list[Replacement] = []
     problems: dict[str, str] = {}
     for module_name, module in _core_modules():
         namespace = _namespace(module)
         if namespace is None:
             continue
-        found: list[tuple[str, str]] = []  # (what, why)
-        for attr, value in list(namespace.items()):
-            name = _original_name(value, originals)
-            if name is None:
-                continue
-            try:
-                setattr(module, attr, ours[name])
-            except (AttributeError, TypeError) as err:
-                found.append((attr, f"the module refused the new value ({type(err).__name__}: {err})"))
-                continue
-            if namespace.get(attr) is not ours[name]:
-                # A module class whose __setattr__ ignores or redirects the assignment: its own code still reads the
-                # built-in's (functions read globals from this namespace).
-                found.append((attr, "still the built-in's after the assignment"))
-                continue
-            replaced.append((module_name, module, attr, value, ours[name]))
-            if _read_back(module, attr) is not ours[name]:
-                found.append((attr, "other modules still read the built-in's (the module's class answers for it)"))
+        found = _take_over_module(module_name, module, namespace, originals, ours, replaced)
         if module_name != BUILTIN_MODULE:
             found.extend(_captured(module_name, namespace, originals))
         if found:
             problems[module_name] = _grouped(found)
+    _report(replaced, problems)
 
+    def undo() -> None:
+        for _, module, attr, original, our_value in replaced:
+            if vars(module).get(attr) is our_value:
+                setattr(module, attr, original)
+
+    return undo
+
+
+def _take_over_module(
+    module_name: str,
+    module: object,
+    namespace: dict[str, Any],
+    originals: Mapping[str, Any],
+    ours: Mapping[str, Any],
+    replaced: list[Replacement],
+) -> list[tuple[str, str]]:
+    """Rebind every name of the module that holds a built-in object to ours (recorded in `replaced`); returns
+    (what, why) for each one that did not take."""
+    found: list[tuple[str, str]] = []
+    for attr, value in list(namespace.items()):
+        name = _original_name(value, originals)
+        if name is None:
+            continue
+        try:
+            setattr(module, attr, ours[name])
+        except (AttributeError, TypeError) as err:
+            found.append((attr, f"the module refused the new value ({type(err).__name__}: {err})"))
+            continue
+        if namespace.get(attr) is not ours[name]:
+            # A module class whose __setattr__ ignores or redirects the assignment: its own code still reads the
+            # built-in's (functions read globals from this namespace).
+            found.append((attr, "still the built-in's after the assignment"))
+            continue
+        replaced.append((module_name, module, attr, value, ours[name]))
+        if _read_back(module, attr) is not ours[name]:
+            found.append((attr, "other modules still read the built-in's (the module's class answers for it)"))
+    return found
+
+
+def _report(replaced: list[Replacement], problems: Mapping[str, str]) -> None:
     _LOGGER.info(
         "Took over Home Assistant's stream integration: %s now create this integration's streams",
         ", ".join(sorted({module_name for module_name, *_ in replaced})) or "no module",
@@ -94,13 +120,6 @@ def take_over_builtin(ours: Mapping[str, Any]) -> Callable[[], None]:
             _ha_version(),
             "; ".join(f"{module_name} ({found})" for module_name, found in sorted(problems.items())),
         )
-
-    def undo() -> None:
-        for _, module, attr, original, our_value in replaced:
-            if vars(module).get(attr) is our_value:
-                setattr(module, attr, original)
-
-    return undo
 
 
 def _our_public_names() -> dict[str, Any]:

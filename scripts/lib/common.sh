@@ -42,6 +42,23 @@ WHEEL_DIR=$CACHE_DIR/wheels
 DEB_CACHE_DIR=$CACHE_DIR/debs
 VENDOR_DIR=$PROJECT_DIR/tests/assets/vendor
 
+# Home Assistant releases tested end to end besides the pinned suite (tests/test_releases.py): one venv per
+# scripts/releases/<series>.txt, keyed by a hash of that file and of the script that builds it.
+RELEASES_DIR=$PROJECT_DIR/scripts/releases
+
+release_series() {
+    local file
+    for file in "$RELEASES_DIR"/*.txt; do
+        [ -e "$file" ] && basename "$file" .txt
+    done
+    return 0
+}
+
+release_venv_dir() {
+    printf '%s/release-%s-%s\n' "$CACHE_DIR" "$1" "$(hash_files "$RELEASES_DIR/$1.txt" \
+        "$PROJECT_DIR/scripts/lib/build-release-venv.sh" <(printf '%s' "$ROOTFS_HASH"))"
+}
+
 if HOST_PYTHON=$(host_python); then
     ENV_MODE=host
     VENV_DIR=$PROJECT_DIR/.venv
@@ -50,9 +67,22 @@ else
     HOST_PYTHON=
 fi
 
+# Where commands in the sandbox find the venv of release $1.
+release_venv_path() {
+    if [ "$ENV_MODE" = host ]; then
+        release_venv_dir "$1"
+    else
+        printf '/opt/releases/%s\n' "$1"
+    fi
+}
+
 env_ready() {
+    local series
     [ -f "$VENV_DIR/.complete" ] || return 1
     [ -f "$VENDOR_DIR/.complete-$NPM_HASH" ] || return 1
+    for series in $(release_series); do
+        [ -f "$(release_venv_dir "$series")/.complete" ] || return 1
+    done
     if [ "$ENV_MODE" = rootfs ]; then
         [ -f "$ROOTFS_DIR/.complete" ] || return 1
     fi

@@ -155,8 +155,10 @@ def free_port(host: str = HOST) -> int:
 
 # --- The log ------------------------------------------------------------------------------------------------------
 
+# Home Assistant 2026.11 added the UTC offset to the time (`06:24:32.794+00:00`).
 _RECORD_START = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<level>[A-Z]+) \((?P<thread>[^)]*)\) \[(?P<logger>[^\]]+)\] "
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?:[+-]\d\d:?\d\d|Z)? "
+    r"(?P<level>[A-Z]+) \((?P<thread>[^)]*)\) \[(?P<logger>[^\]]+)\] "
 )
 
 
@@ -397,17 +399,42 @@ class WebSocketCommandError(RuntimeError):
 
 
 class HomeAssistantWebSocket:
-    """Request/answer over Home Assistant's websocket API (one command at a time; events are not read)."""
+    """Request/answer over Home Assistant's websocket API (one command at a time; events are not read by `call`).
+
+    `connection` is the authenticated connection itself, for a client that reads it on its own (e.g.
+    tests.webrtc_client, whose ids start far above these); `first_event` reads a command that answers with an event
+    only (e.g. `generic_camera/start_preview`)."""
 
     def __init__(self, connection: aiohttp.ClientWebSocketResponse) -> None:
         self._connection = connection
         self._next_id = 1
 
-    async def call(self, command: Mapping[str, Any]) -> Any:
-        """Send `command` (without `id`) and return the `result` of its answer; raise WebSocketCommandError."""
+    @property
+    def connection(self) -> aiohttp.ClientWebSocketResponse:
+        return self._connection
+
+    async def _send(self, command: Mapping[str, Any]) -> int:
         message_id = self._next_id
         self._next_id += 1
         await self._connection.send_json({**command, "id": message_id})
+        return message_id
+
+    async def first_event(self, command: Mapping[str, Any]) -> Any:
+        """Send `command` and return the `event` of the first event message for it; raise WebSocketCommandError if it
+        answers with an error result first."""
+        message_id = await self._send(command)
+        while True:
+            answer = await self._connection.receive_json()
+            if answer.get("id") != message_id:
+                continue
+            if answer.get("type") == "event":
+                return answer.get("event")
+            if answer.get("type") == "result" and not answer.get("success"):
+                raise WebSocketCommandError(command, answer.get("error") or {})
+
+    async def call(self, command: Mapping[str, Any]) -> Any:
+        """Send `command` (without `id`) and return the `result` of its answer; raise WebSocketCommandError."""
+        message_id = await self._send(command)
         while True:
             answer = await self._connection.receive_json()
             if answer.get("id") == message_id and answer.get("type") == "result":

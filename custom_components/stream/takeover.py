@@ -27,10 +27,10 @@ _LOGGER = logging.getLogger(__name__)
 
 BUILTIN_MODULE = "homeassistant.components.stream"
 COMPONENTS_PREFIX = "homeassistant.components."
-# The error `async_check_stream_client_error` raises goes with it: its callers (tplink) catch
-# `stream.StreamOpenClientError` and compare `error_code` with `stream.StreamClientError` members.
 # (module name, module, attribute, the built-in's object, ours): one rebinding, for the undo.
 type Replacement = tuple[str, object, str, Any, Any]
+# The error `async_check_stream_client_error` raises goes with it: its callers (tplink) catch
+# `stream.StreamOpenClientError` and compare `error_code` with `stream.StreamClientError` members.
 REPLACED_NAMES = (
     "create_stream",
     "Stream",

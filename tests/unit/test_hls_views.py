@@ -448,6 +448,109 @@ async def test_segment_being_written_is_served_once_complete(client: TestClient[
     assert await (await answer(request)).read() == first + rest
 
 
+# -- the camera gone (the worker's run failed) ------------------------------------------------------------------
+# While the camera is down, playlists and media not written yet answer 503 at once (blocked requests the moment it
+# fails); what exists is still served; the first part of the next run ends it.
+
+
+@pytest.mark.parametrize(
+    "path", ["playlist.m3u8?_HLS_msn=1&_HLS_part=2", "playlist.m3u8?_HLS_msn=2", "segment/2.0.m4s"]
+)
+async def test_blocked_requests_answer_503_when_the_camera_fails(
+    client: TestClient[Any, Any], stream: FakeStream, path: str
+) -> None:
+    stream.add_segment(0)
+    stream.add(1)
+    stream.add(1)
+    if path == "segment/2.0.m4s":
+        stream.add(1, last=True)  # the hint moves to the next segment
+    request = asyncio.create_task(client.get(url(path)))
+    await parked(stream, request)
+    stream.buffer.source_down()
+    assert (await answer(request)).status == 503
+
+
+async def test_hinted_part_of_the_segment_the_failure_ended_is_404(
+    client: TestClient[Any, Any], stream: FakeStream
+) -> None:
+    """The failed run's last segment is complete without the hinted part: that part will never exist."""
+    stream.add(0)
+    request = asyncio.create_task(client.get(url("segment/0.1.m4s")))
+    await parked(stream, request)
+    stream.buffer.source_down()
+    assert (await answer(request)).status == 404
+
+
+async def test_segment_being_written_when_the_camera_fails_is_served(
+    client: TestClient[Any, Any], stream: FakeStream
+) -> None:
+    stream.add_segment(0)
+    first = stream.add(1)
+    request = asyncio.create_task(client.get(url("segment/1.m4s")))
+    await parked(stream, request)
+    stream.buffer.source_down()
+    response = await answer(request)
+    assert response.status == 200
+    assert await response.read() == first
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "master_playlist.m3u8",
+        "playlist.m3u8",
+        "playlist.m3u8?_HLS_msn=1&_HLS_part=0",
+        "segment/1.0.m4s",
+        "segment/1.m4s",
+    ],
+)
+async def test_new_requests_while_the_camera_is_down_answer_503_at_once(
+    client: TestClient[Any, Any], stream: FakeStream, path: str
+) -> None:
+    stream.add_segment(0)
+    stream.buffer.source_down()
+    assert (await client.get(url(path))).status == 503
+    assert not stream.buffer.waiting.is_set()  # answered without waiting
+
+
+async def test_blocking_reload_the_failed_run_satisfied_is_answered(
+    client: TestClient[Any, Any], stream: FakeStream
+) -> None:
+    """The failed run's last part arrives just before the failure: the reload waiting for it gets its playlist."""
+    stream.add_segment(0)
+    request = asyncio.create_task(client.get(url("playlist.m3u8?_HLS_msn=1&_HLS_part=0")))
+    await parked(stream, request)
+    stream.add(1)
+    stream.buffer.source_down()
+    response = await answer(request)
+    assert response.status == 200
+    assert '"./segment/1.0.m4s"' in await response.text()
+    assert (await client.get(url("playlist.m3u8?_HLS_msn=1&_HLS_part=1"))).status == 503  # the next one: not now
+
+
+async def test_media_that_exists_is_served_while_the_camera_is_down(
+    client: TestClient[Any, Any], stream: FakeStream
+) -> None:
+    data = stream.add_segment(0, parts=2)
+    stream.buffer.source_down()
+    for path in ("init.mp4", "segment/0.m4s", "segment/0.1.m4s"):
+        assert (await client.get(url(path))).status == 200
+    assert await (await client.get(url("segment/0.m4s"))).read() == data
+
+
+async def test_the_next_run_s_first_part_ends_the_outage(client: TestClient[Any, Any], stream: FakeStream) -> None:
+    stream.add_segment(0)
+    stream.buffer.source_down()
+    assert (await client.get(url("playlist.m3u8"))).status == 503
+    request = asyncio.create_task(client.get(url("segment/1.0.m4s")))  # a player retrying the next part...
+    assert (await answer(request)).status == 503
+    stream.add(1, discontinuity=1)
+    response = await client.get(url("playlist.m3u8"))
+    assert response.status == 200
+    assert "#EXT-X-DISCONTINUITY" in await response.text()
+    assert (await client.get(url("segment/1.0.m4s"))).status == 200
+
+
 # -- init -------------------------------------------------------------------------------------------------------
 
 

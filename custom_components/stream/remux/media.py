@@ -87,6 +87,7 @@ class MediaBuffer:
         self._segments: deque[Segment] = deque(maxlen=max_segments)
         self._changed: asyncio.Future[None] | None = None
         self._closed = False
+        self._down = False  # the last run failed and no part has come since
         self._listeners: list[Callable[[Segment, Part], None]] = []
 
     # -- writing (event loop only; the worker calls through loop.call_soon_threadsafe) --------------------------
@@ -101,6 +102,7 @@ class MediaBuffer:
             self._segments.append(segment)
         segment.parts.append(part)
         segment.complete = last_in_segment
+        self._down = False
         for listener in self._listeners:
             listener(segment, part)
         self._notify()
@@ -113,6 +115,13 @@ class MediaBuffer:
             else:
                 self._segments.pop()
             self._notify()
+
+    def source_down(self) -> None:
+        """The source failed (the worker will try it again): the newest segment ends, and every waiter wakes to
+        learn that no media is coming until a part arrives again (`down`)."""
+        self._down = True
+        self.end_segment()
+        self._notify()
 
     def add_listener(self, listener: Callable[[Segment, Part], None]) -> Callable[[], None]:
         """Call `listener` for every new part (recorder, snapshots); returns the function that removes it."""
@@ -128,12 +137,18 @@ class MediaBuffer:
         """Start over empty for a new run of the stream."""
         self._segments.clear()
         self._closed = False
+        self._down = False
 
     # -- reading ------------------------------------------------------------------------------------------------
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def down(self) -> bool:
+        """The source failed and has sent nothing since: waiting for media is pointless for now."""
+        return self._down
 
     @property
     def segments(self) -> list[Segment]:

@@ -1,7 +1,19 @@
 """The HLS endpoints (same URLs and names as the built-in's), serving from the stream's media buffer.
 
-Every request that must wait does so on `MediaBuffer.wait_until`, re-checking its condition on each new part;
-a stream that stops wakes it for good (404), a condition still unmet at its deadline gives 503 (temporary).
+Every request that must wait does so on `MediaBuffer.wait_until`, re-checking its condition on each new part. What a
+request gets when the media it wants is not there:
+
+- **503 while the camera is down** (its last run failed; the worker is trying it again): playlist requests, blocked
+  or new, and requests for media not written yet. A failed run wakes every waiter at once, so they learn it as soon
+  as the worker does, not at their deadline. 503 is the spec's answer for a request the server cannot satisfy now
+  (rfc8216bis: a blocking reload still unmet after 3 target durations); players (hls.js) retry it with back-off and
+  keep their playlist, which continues with a discontinuity once the camera is back. A 4xx is fatal to them.
+- **404 when it will never be there**: the stream stopped (its URLs end with its access token; a blocked request
+  learns at once), a part the playlist will never list (its segment ended first), media gone from the buffer or
+  too far ahead, an unknown token.
+- **503 when it is late** (the camera runs but the media did not come before the deadline): the spec's case.
+
+Media that exists (init, parts, complete segments) is served whatever the camera does.
 """
 
 from __future__ import annotations
@@ -9,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 
 from aiohttp import web
@@ -102,7 +114,7 @@ class HlsMasterPlaylistView(HlsView):
         if (output := await self._output(request, token)) is None:
             return error_response(HTTPStatus.NOT_FOUND)
         buffer = output.buffer
-        if not await buffer.wait_until(lambda: buffer.last_segment is not None, FIRST_MEDIA_TIMEOUT):
+        if not await _wait_for_playlist(buffer, lambda: buffer.last_segment is not None, FIRST_MEDIA_TIMEOUT):
             return _unavailable(buffer)
         orientation = int(output.dynamic_stream_settings.orientation)
         text = render_master_playlist(buffer.segments, output.stream_settings, orientation)
@@ -132,7 +144,8 @@ class HlsPlaylistView(HlsView):
             except DirectiveError:
                 return error_response(HTTPStatus.BAD_REQUEST)
             timeout = BLOCKING_RELOAD_TARGETS * renders.target_duration(buffer.segments, settings)
-            if not await buffer.wait_until(lambda: directives_reached(directives, buffer.segments), timeout):
+            reached = await _wait_for_media(buffer, lambda: directives_reached(directives, buffer.segments), timeout)
+            if not reached or buffer.closed:
                 return _unavailable(buffer)
         elif not await _first_load_ready(buffer):
             return _unavailable(buffer)
@@ -202,7 +215,7 @@ class HlsSegmentView(HlsView):
 
             settings = output.stream_settings
             timeout = BLOCKING_RELOAD_TARGETS * self._cache.renders(buffer).target_duration(buffer.segments, settings)
-            reached = await buffer.wait_until(settled, timeout)
+            reached = await _wait_for_media(buffer, settled, timeout)
             segment = buffer.get_segment(number)
             if segment is None or not segment.complete:
                 return _missing(buffer, reached)
@@ -237,7 +250,7 @@ class HlsPartView(HlsView):
 
         settings = output.stream_settings
         timeout = max(settings.hls_part_timeout, HINTED_PART_TARGETS * settings.part_target_duration)
-        reached = await buffer.wait_until(settled, timeout)
+        reached = await _wait_for_media(buffer, settled, timeout)
         segment = buffer.get_segment(number)
         if segment is not None and index < len(segment.parts):
             return media_response(segment.parts[index].data, SEGMENT_CONTENT_TYPE)
@@ -247,18 +260,34 @@ class HlsPartView(HlsView):
 async def _first_load_ready(buffer: MediaBuffer) -> bool:
     """A playlist load without directives waits for a complete segment: hls.js rejects a playlist whose only
     segment is still being written ("No Segments found"), fatally on a first load. Past the deadline, whatever
-    exists is served."""
-    await buffer.wait_until(lambda: any(segment.complete for segment in buffer.segments), FIRST_MEDIA_TIMEOUT)
-    return bool(buffer.segments)
+    exists is served; nothing while the camera is down."""
+    await _wait_for_playlist(buffer, lambda: any(segment.complete for segment in buffer.segments), FIRST_MEDIA_TIMEOUT)
+    return bool(buffer.segments) and not buffer.down
+
+
+async def _wait_for_playlist(buffer: MediaBuffer, predicate: Callable[[], bool], timeout: float) -> bool:
+    """Wait until `predicate()` holds; False at the deadline, when the stream stops, or at once while the camera is
+    down (a playlist without directives then would only repeat what the player has)."""
+    await buffer.wait_until(lambda: buffer.down or predicate(), timeout)
+    return not buffer.down and not buffer.closed and predicate()
+
+
+async def _wait_for_media(buffer: MediaBuffer, predicate: Callable[[], bool], timeout: float) -> bool:
+    """Wait until `predicate()` holds (the media exists or never will); False at the deadline, when the stream
+    stops, or at once while the camera is down. What the failed run still delivered (its last part, its last
+    segment completed) counts: a blocking reload it satisfies gets its playlist."""
+    await buffer.wait_until(lambda: buffer.down or predicate(), timeout)
+    return predicate()
 
 
 def _unavailable(buffer: MediaBuffer) -> web.Response:
-    """A wait ended unmet: the stream stopped (404) or is late (503, which clients retry)."""
+    """A playlist wait ended unmet: the stream stopped (404), or the camera is down or late (503, clients retry)."""
     return error_response(HTTPStatus.NOT_FOUND if buffer.closed else HTTPStatus.SERVICE_UNAVAILABLE)
 
 
 def _missing(buffer: MediaBuffer, settled: bool) -> web.Response:
-    """Media still missing after its wait: it will never come (404) or is late (503)."""
+    """Media still missing after its wait: it will never come or the stream stopped (404), else the camera is down
+    or the media is late (503)."""
     return error_response(HTTPStatus.NOT_FOUND if settled or buffer.closed else HTTPStatus.SERVICE_UNAVAILABLE)
 
 

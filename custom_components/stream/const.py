@@ -72,7 +72,9 @@ DEFAULT_WEBRTC: Final = True
 DEFAULT_WEBRTC_MAX_SESSIONS: Final = 10
 MAX_WEBRTC_MAX_SESSIONS: Final = 100
 
-# Worker restart back-off: doubles from the first delay, capped, reset after a healthy run.
-RETRY_FIRST_DELAY: Final = 1.0
-RETRY_MAX_DELAY: Final = 60.0
-RETRY_HEALTHY_RUN: Final = 60.0
+# Worker restart back-off (source/backoff.py explains the schedule): 0.5 s after a run that delivered media, then
+# attempts 1 s apart for the first minute of an outage, then 10 s apart (at most 6 a minute for a dead camera).
+RETRY_FIRST_DELAY: Final = 0.5
+RETRY_FAST_SPACING: Final = 1.0
+RETRY_FAST_PERIOD: Final = 60.0
+RETRY_SLOW_SPACING: Final = 10.0

@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from .const import (
     WEBRTC_PROVIDER,
 )
 from .diagnostics_data import Diagnostics
-from .exceptions import StreamWorkerError
+from .exceptions import StreamClientError, StreamWorkerError
 from .outputs.live import LiveFeed, LiveViewer
 from .outputs.output import IdleTimer, StreamOutput
 from .outputs.snapshot.converter import KeyframeConverter
@@ -44,6 +45,27 @@ if TYPE_CHECKING:
     from homeassistant.components.camera.prefs import DynamicStreamSettings
 
 _LOGGER = logging.getLogger(__package__)
+
+# Errors the camera answered that retrying soon will not fix (wrong password or path): retried slowly.
+_LASTING_ERRORS = frozenset(
+    {
+        StreamClientError.BadRequest,
+        StreamClientError.Unauthorized,
+        StreamClientError.Forbidden,
+        StreamClientError.NotFound,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """How a run ended: the (redacted) error, how long it ran, whether it sent media, whether retrying soon helps."""
+
+    error: str
+    run_seconds: float
+    delivered: bool
+    lasting: bool
+
 
 # How long stop() waits for the worker thread; a source blocked in a read is abandoned and exits on its own.
 STOP_JOIN_TIMEOUT = 1.0
@@ -260,47 +282,62 @@ class Stream:
             if thread_quit.is_set():
                 break
             started = time.monotonic()
-            self._diagnostics.increment("start_worker")
-            run = WorkerRun(
-                source=self.source,
-                open_options=source_open_options(self.source, self.pyav_options),
-                settings=self._stream_settings,
-                timeline=self._timeline,
-                sink=self._part_sink(run_quit),
-                on_discontinuity=lambda: self._call_soon(self._buffer.end_segment),
-                on_started=self._on_media_flowing,
-                on_keyframe=self._keyframe_converter.on_keyframe,
-                quit=run_quit,
-                stats=self._stats,
-                live=self.live,
-            )
-            error: str | None = None
-            try:
-                run_worker(run)
-            except StreamWorkerError as err:
-                error = str(err)
-            except Exception as err:
-                self._logger.exception("Unexpected error in stream worker")
-                error = f"Unexpected error: {err}"
+            delivered = threading.Event()  # set when this run sends its first media
+            error, code = self._run_once(run_quit, delivered)
             self._call_soon(self._buffer.end_segment)
             if thread_quit.is_set():
                 break
             if run_quit.is_set() and error is None:
                 continue  # update_source: restart now
             # FFmpeg's messages may quote the source: no credential reaches the log or the diagnostics.
-            self._on_failure(redact_text(error or "Stream ended", run.source), time.monotonic() - started, thread_quit)
+            failure = _Failure(
+                redact_text(error or "Stream ended", self.source),
+                time.monotonic() - started,
+                delivered.is_set(),
+                code in _LASTING_ERRORS,
+            )
+            self._on_failure(failure, thread_quit)
 
-    def _on_failure(self, error: str, run_seconds: float, thread_quit: threading.Event) -> None:
+    def _run_once(
+        self, run_quit: threading.Event, delivered: threading.Event
+    ) -> tuple[str | None, StreamClientError | None]:
+        """One run of the source; the error that ended it (None: it ended or was told to quit) and its code."""
+        self._diagnostics.increment("start_worker")
+        run = WorkerRun(
+            source=self.source,
+            open_options=source_open_options(self.source, self.pyav_options),
+            settings=self._stream_settings,
+            timeline=self._timeline,
+            sink=self._part_sink(run_quit),
+            on_discontinuity=lambda: self._call_soon(self._buffer.end_segment),
+            on_started=lambda: self._on_media_flowing(delivered),
+            on_keyframe=self._keyframe_converter.on_keyframe,
+            quit=run_quit,
+            stats=self._stats,
+            live=self.live,
+        )
+        try:
+            run_worker(run)
+        except StreamWorkerError as err:
+            return str(err), err.error_code
+        except Exception as err:
+            self._logger.exception("Unexpected error in stream worker")
+            return f"Unexpected error: {err}", None
+        return None, None
+
+    def _on_failure(self, failure: _Failure, thread_quit: threading.Event) -> None:
         """Mark unavailable, log once per distinct failure, wait out the back-off (or a source update)."""
+        error = failure.error
         self._diagnostics.increment("worker_error")
         self._diagnostics.set_value("last_error", error)
-        delay = self._backoff.next_delay(run_seconds)
+        delay = self._backoff.next_delay(failure.run_seconds, failure.delivered, failure.lasting)
         self._diagnostics.set_value("retry_timeout", delay)
         if error != self._last_error:
-            self._logger.error("Error from stream worker: %s (retrying in %.0f s)", error, delay)
+            self._logger.error("Error from stream worker: %s (retrying in %.1f s)", error, delay)
             self._last_error = error
         else:
-            self._logger.debug("Stream worker failed again: %s; retrying in %.0f s", error, delay)
+            self._logger.debug("Stream worker failed again: %s; retrying in %.1f s", error, delay)
+        self._call_soon(self._buffer.source_down)  # waiting HLS requests answer now, not at their deadline
         self._call_soon(self._set_available, False)  # after the log line: watchers see the reason first
         run_quit = self._run_quit
         deadline = time.monotonic() + delay
@@ -310,7 +347,8 @@ class Stream:
                 break
             run_quit.wait(min(remaining, 0.25))
 
-    def _on_media_flowing(self) -> None:
+    def _on_media_flowing(self, delivered: threading.Event) -> None:
+        delivered.set()
         if self._last_error is not None:
             self._logger.info("Stream recovered: %s", redact_credentials(self.source))
             self._last_error = None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +46,124 @@ async def test_garbage_sdp_is_an_error_event(
         async with webrtc_viewer(camera) as client:
             with pytest.raises(SignallingError) as raised:
                 await client.offer(sdp_override=garbage, trickle=False)
-        assert raised.value.code in {"webrtc_offer_invalid", "webrtc_offer_failed"}, raised.value
+        assert raised.value.code == "webrtc_offer_invalid", raised.value
 
     assert provider(hass).session_count == 0
-    assert our_stream(camera).live.viewer_count == 0
+    assert camera.stream is None
+
+
+def _in_section(kind: str, edit: Callable[[str], str]) -> Callable[[str], str]:
+    """An SDP rewrite applying `edit` to every line of the `kind` media section(s) only."""
+
+    def transform(sdp: str) -> str:
+        lines, current = [], None
+        for line in sdp.splitlines():
+            if line.startswith("m="):
+                current = line[2:].split(" ", 1)[0]
+            lines.append(edit(line) if current == kind else line)
+        return "\r\n".join(lines) + "\r\n"
+
+    return transform
+
+
+def _drop_section(kind: str) -> Callable[[str], str]:
+    def transform(sdp: str) -> str:
+        sections = re.split(r"(?=^m=)", sdp, flags=re.MULTILINE)
+        return "".join(section for section in sections if not section.startswith(f"m={kind} "))
+
+    return transform
+
+
+def _without(prefix: str) -> Callable[[str], str]:
+    return lambda sdp: "".join(line for line in sdp.splitlines(keepends=True) if not line.startswith(prefix))
+
+
+def _candidate_port(port: int) -> Callable[[str], str]:
+    return lambda sdp: re.sub(r"^(a=candidate:\S+ \d+ \S+ \d+ \S+) \d+", rf"\g<1> {port}", sdp, flags=re.MULTILINE)
+
+
+BAD_OFFERS: dict[str, tuple[Callable[[str], str], str]] = {
+    "no fingerprint": (_without("a=fingerprint:"), "webrtc_offer_no_fingerprint"),
+    "fingerprint aiortc cannot check": (
+        lambda sdp: re.sub(r"^a=fingerprint:\S+", "a=fingerprint:md5", sdp, flags=re.MULTILINE),
+        "webrtc_offer_no_fingerprint",
+    ),
+    "no DTLS role": (_without("a=setup:"), "webrtc_offer_invalid"),
+    "no ICE credentials": (_without("a=ice-pwd:"), "webrtc_offer_invalid"),
+    "media port out of range": (
+        lambda sdp: re.sub(r"^m=video \d+", "m=video 99999999999", sdp, flags=re.MULTILINE),
+        "webrtc_offer_bad_port",
+    ),
+    "candidate port out of range": (_candidate_port(70000), "webrtc_offer_bad_port"),
+    "candidate port 0": (_candidate_port(0), "webrtc_offer_bad_port"),
+    "200 KB attribute": (lambda sdp: sdp + "a=x-padding:" + "x" * 200_000 + "\r\n", "webrtc_offer_too_large"),
+    "no video section": (_drop_section("video"), "webrtc_offer_no_video"),
+    "video the browser only sends": (
+        _in_section("video", lambda line: "a=sendonly" if line == "a=recvonly" else line),
+        "webrtc_offer_no_video",
+    ),
+    "video rejected (port 0)": (
+        _in_section("video", lambda line: re.sub(r"^m=video \d+", "m=video 0", line)),
+        "webrtc_offer_no_video",
+    ),
+    "video without H.264": (
+        _in_section("video", lambda line: line.replace(" H264/", " VP8/")),
+        "webrtc_offer_no_video",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_OFFERS)
+async def test_bad_offer_is_refused_before_aiortc_sees_it(
+    hass: HomeAssistant,
+    webrtc_viewer: WebRtcViewerFactory,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+    caplog: pytest.LogCaptureFixture,
+    case: str,
+) -> None:
+    """A clear error code at once; no session, no stream, nothing failing later in aiortc's tasks."""
+    transform, code = BAD_OFFERS[case]
+    camera = await ffmpeg_camera(camera_simulator.url("h264"))
+    async with webrtc_viewer(camera) as client:
+        with pytest.raises(SignallingError) as raised:
+            await client.offer(sdp_transform=transform, trickle=False)
+    assert raised.value.code == code, raised.value
+    await hass.async_block_till_done()
+    gc.collect()  # a failed task nobody awaited is reported when it is collected
+    await hass.async_block_till_done()
+
+    assert provider(hass).session_count == 0
+    assert camera.stream is None  # refused before the camera's stream was even created
+    assert "Traceback" not in caplog.text
+    assert "Task exception" not in caplog.text
+    assert "Unexpected error" not in caplog.text
+
+
+async def test_trickled_candidate_with_a_bad_port_is_an_error_event(
+    hass: HomeAssistant,
+    webrtc_viewer: WebRtcViewerFactory,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    camera = await ffmpeg_camera(camera_simulator.url("h264"))
+    async with webrtc_viewer(camera) as client:
+        await client.offer()
+        candidate = "candidate:1 1 udp 2122260223 127.0.0.1 99999 typ host"
+        reply = await client.send_candidate({"candidate": candidate, "sdpMLineIndex": 0})
+        assert reply["success"], reply
+        async with asyncio.timeout(10):
+            while not client.errors:
+                await client.wait_for_event()
+        assert client.errors[0].code == "webrtc_candidate_invalid"
+        client.errors.clear()
+        await client.wait_for_frames(video=client.video.frames + 10, timeout=20)
+    await hass.async_block_till_done()
+    gc.collect()
+    await hass.async_block_till_done()
+    assert "Traceback" not in caplog.text
+    assert "Task exception" not in caplog.text
 
 
 async def test_garbage_candidate_is_an_error_event_and_the_session_goes_on(

@@ -164,8 +164,16 @@ class WebRtcClient:
     async def _command(self, payload: dict[str, Any]) -> asyncio.Queue[dict[str, Any]]:
         return await self.channel.command(payload)
 
-    async def offer(self, *, trickle: bool = True, sdp_override: str | None = None, timeout: float = 20) -> str:
-        """Send an offer and wait for the answer (raises SignallingError on an error event)."""
+    async def offer(
+        self,
+        *,
+        trickle: bool = True,
+        sdp_override: str | None = None,
+        sdp_transform: Callable[[str], str] | None = None,
+        timeout: float = 20,
+    ) -> str:
+        """Send an offer (`sdp_transform` may rewrite it first) and wait for the answer (raises SignallingError on an
+        error event)."""
         video = self.pc.addTransceiver("video", direction="recvonly")
         # Offer H.264 the way Chromium does: every profile, not just aiortc's default constrained baseline.
         video.setCodecPreferences([codec for profile in BROWSER_H264_PROFILES for codec in h264_capability(profile)])
@@ -175,7 +183,7 @@ class WebRtcClient:
         sdp, candidates = _strip_candidates(self.pc.localDescription.sdp)
         if not trickle:
             sdp, candidates = self.pc.localDescription.sdp, []
-        self.offer_sdp = sdp_override or sdp
+        self.offer_sdp = sdp_override or (sdp_transform(sdp) if sdp_transform else sdp)
         self.offer_sent_at = time.monotonic()
         queue = await self._command(
             {"type": "camera/webrtc/offer", "entity_id": self._entity_id, "offer": self.offer_sdp}

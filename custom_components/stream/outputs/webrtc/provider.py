@@ -24,8 +24,10 @@ from ...core import Stream
 from ...source.codec_memory import CodecLearner, CodecMemory
 from ...source.codec_memory.record import decision
 from ...source.description import SourceInfo
+from .errors import SessionError
 from .ice import choose_ice_servers
-from .session import SessionError, WebRtcSession
+from .offer import check_offer
+from .session import WebRtcSession
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,6 +107,7 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
         send_message(WebRTCError(code, message))
 
     async def _answer(self, camera: Camera, offer_sdp: str, session_id: str, send_message: WebRTCSendMessage) -> None:
+        offer = check_offer(offer_sdp)  # before the camera starts or aiortc sees any of it
         if sum(session.camera_id == camera.entity_id for session in self._sessions.values()) >= self._max_sessions:
             raise SessionError(
                 "webrtc_too_many_sessions",
@@ -131,7 +134,7 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
         if session.closed:
             return
         ice_servers = choose_ice_servers(camera.async_get_webrtc_client_configuration().configuration.ice_servers)
-        answer = await session.answer(offer_sdp, source, ice_servers, self.relay_only)
+        answer = await session.answer(offer, source, ice_servers, self.relay_only)
         if answer is not None:
             send_message(WebRTCAnswer(answer))
 

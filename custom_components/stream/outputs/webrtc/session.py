@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 from aiortc.rtcicetransport import RTCIceCandidate
-from aiortc.sdp import SessionDescription, candidate_from_sdp
+from aiortc.sdp import candidate_from_sdp
 from homeassistant.components.camera.webrtc import WebRTCSendMessage
 from webrtc_models import RTCIceCandidateInit
 
@@ -18,28 +18,14 @@ from ...core import Stream
 from ...source.description import SourceInfo
 from ..live import LiveViewer
 from .codecs import CodecRegistryFullError, audio_capability, h264_capability
+from .errors import SessionError
 from .ice import limit_gathering_time, rtc_configuration
+from .offer import CheckedOffer, check_candidate_ports
 from .rtp_cost import decline_unused_extensions
 from .rtp_video import attach_direct_video_sender
 from .tracks import LiveAudioTrack, LiveVideoTrack
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class SessionError(Exception):
-    """A session cannot go on; `code` and the message go to the frontend as a WebRTCError."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _media_kinds(offer_sdp: str) -> set[str]:
-    try:
-        description = SessionDescription.parse(offer_sdp)
-    except Exception as err:  # aiortc's parser raises whatever the text makes it trip over
-        raise SessionError("webrtc_offer_invalid", f"The offer is not valid SDP ({type(err).__name__})") from None
-    return {media.kind for media in description.media}
 
 
 def _parse_candidate(candidate: RTCIceCandidateInit) -> RTCIceCandidate | None:
@@ -51,6 +37,7 @@ def _parse_candidate(candidate: RTCIceCandidateInit) -> RTCIceCandidate | None:
         parsed = candidate_from_sdp(text.removeprefix("candidate:"))
     except Exception as err:  # aiortc asserts on malformed candidates
         raise SessionError("webrtc_candidate_invalid", f"Invalid ICE candidate ({type(err).__name__})") from None
+    check_candidate_ports(parsed.port, parsed.relatedPort, "webrtc_candidate_invalid")
     parsed.sdpMid = candidate.sdp_mid
     parsed.sdpMLineIndex = candidate.sdp_m_line_index
     if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
@@ -90,12 +77,9 @@ class WebRtcSession:
         return self._stream
 
     async def answer(
-        self, offer_sdp: str, source: SourceInfo, ice_servers: Sequence[RTCIceServer], relay_only: bool
+        self, offer: CheckedOffer, source: SourceInfo, ice_servers: Sequence[RTCIceServer], relay_only: bool
     ) -> str | None:
         """The answer SDP (with our candidates), or None if the session was closed meanwhile."""
-        kinds = _media_kinds(offer_sdp)
-        if "video" not in kinds:
-            raise SessionError("webrtc_offer_invalid", "The offer has no video")
         if source.video.profile_level_id is None:
             raise SessionError("webrtc_codec_unsupported", "The camera's H.264 profile is not known yet")
         try:
@@ -111,12 +95,12 @@ class WebRtcSession:
         video.setCodecPreferences(video_codecs)
         if not attach_direct_video_sender(video.sender, viewer):
             video.sender.replaceTrack(LiveVideoTrack(viewer))
-        if source.audio is not None and "audio" in kinds:
+        if source.audio is not None and "audio" in offer.kinds:
             audio = pc.addTransceiver(LiveAudioTrack(viewer), direction="sendonly")
             audio.setCodecPreferences(audio_capability(source.audio))
         await self._stream.start()
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=decline_unused_extensions(offer_sdp), type="offer"))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=decline_unused_extensions(offer.sdp), type="offer"))
             limit_gathering_time(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except (ValueError, InvalidStateError) as err:

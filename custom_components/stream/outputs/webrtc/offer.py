@@ -1,0 +1,98 @@
+"""A browser's offer, checked before anything of it reaches aiortc.
+
+aiortc answers many offers it cannot carry out and fails later, in tasks of its own, where the error is lost and
+"Task exception was never retrieved" lands in Home Assistant's log: an offer without a DTLS fingerprint answered,
+then an `AssertionError` when the DTLS handshake starts; one without `a=setup`, an `AttributeError` there; ports out of
+range, an `OverflowError` when ICE first sends. `check_offer` refuses each with a code of its own, at once:
+
+| code | the offer |
+|---|---|
+| `webrtc_offer_too_large` | is longer than `MAX_OFFER_BYTES` |
+| `webrtc_offer_invalid` | is not SDP aiortc can read, or lacks ICE credentials or a DTLS role (`a=setup`) |
+| `webrtc_offer_no_fingerprint` | has a media section without a DTLS fingerprint of an algorithm aiortc checks |
+| `webrtc_offer_bad_port` | names a port outside 0-65535 (media, RTCP) or 1-65535 (ICE candidate) |
+| `webrtc_offer_no_video` | has no video section the browser receives H.264 on |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
+from aiortc.sdp import MediaDescription, SessionDescription
+
+from .errors import SessionError
+
+# A browser's offer is a few kilobytes: Chromium's with audio, video and every candidate is about 6 KB, and even one
+# with every codec, extension and candidate a browser has stays under 20 KB. 64 KiB leaves room for that three times
+# over while bounding what one offer may cost to parse and hold (aiortc's parser keeps every line it reads).
+MAX_OFFER_BYTES = 64 * 1024
+MAX_PORT = 65535
+RTP_KINDS = ("audio", "video")
+RECEIVING = (None, "recvonly", "sendrecv")  # directions in which the browser receives (none given: sendrecv)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedOffer:
+    """An offer that passed `check_offer`, and the media kinds the browser receives."""
+
+    sdp: str
+    kinds: frozenset[str]
+
+
+def check_offer(sdp: str) -> CheckedOffer:
+    """The offer if aiortc can answer it and carry the session out; otherwise `SessionError` saying why."""
+    if len(sdp.encode(errors="replace")) > MAX_OFFER_BYTES:
+        raise SessionError(
+            "webrtc_offer_too_large", f"The offer is longer than {MAX_OFFER_BYTES // 1024} KiB (a browser's is a few)"
+        )
+    if not sdp.startswith("v=0"):  # what every SDP starts with; aiortc reads any text as SDP without media
+        raise SessionError("webrtc_offer_invalid", "The offer is not SDP (it does not start with v=0)")
+    try:
+        description = SessionDescription.parse(sdp)
+    except Exception as err:  # aiortc's parser raises whatever the text makes it trip over
+        raise SessionError("webrtc_offer_invalid", f"The offer is not valid SDP ({type(err).__name__})") from None
+    for index, media in enumerate(description.media):
+        _check_ports(index, media)
+        if media.kind in RTP_KINDS:
+            _check_transport(index, media)
+    kinds = frozenset(media.kind for media in description.media if _receives(media))
+    if "video" not in kinds:
+        raise SessionError("webrtc_offer_no_video", "The offer has no video section that receives H.264")
+    return CheckedOffer(sdp, kinds)
+
+
+def _check_ports(index: int, media: MediaDescription) -> None:
+    for port in (media.port, media.rtcp_port):
+        if port is not None and not 0 <= port <= MAX_PORT:
+            raise SessionError("webrtc_offer_bad_port", f"Media section {index} names port {port}")
+    for candidate in media.ice_candidates:
+        check_candidate_ports(candidate.port, candidate.relatedPort, "webrtc_offer_bad_port")
+
+
+def check_candidate_ports(port: int, related_port: int | None, code: str) -> None:
+    """An ICE candidate's port must be one ICE can send to (its related port is only informative, but in range)."""
+    if not 1 <= port <= MAX_PORT or (related_port is not None and not 0 <= related_port <= MAX_PORT):
+        raise SessionError(code, f"ICE candidate with port {port} (related port {related_port})")
+
+
+def _check_transport(index: int, media: MediaDescription) -> None:
+    """What aiortc's ICE and DTLS transports need, or they fail after the answer."""
+    ice = media.ice
+    if ice is None or not ice.usernameFragment or not ice.password:
+        raise SessionError("webrtc_offer_invalid", f"Media section {index} has no ICE credentials (a=ice-ufrag/pwd)")
+    dtls = media.dtls
+    if dtls is None:  # aiortc drops the DTLS parameters (fingerprints too) of a section without a=setup
+        raise SessionError("webrtc_offer_invalid", f"Media section {index} has no DTLS role (a=setup)")
+    if not any(fingerprint.algorithm.lower() in X509_DIGEST_ALGORITHMS for fingerprint in dtls.fingerprints):
+        raise SessionError(
+            "webrtc_offer_no_fingerprint",
+            f"Media section {index} has no DTLS fingerprint (a=fingerprint with {', '.join(X509_DIGEST_ALGORITHMS)})",
+        )
+
+
+def _receives(media: MediaDescription) -> bool:
+    """A section the browser receives on: not rejected (port 0), and for video, with H.264 among its codecs."""
+    if media.kind not in RTP_KINDS or media.port == 0 or media.direction not in RECEIVING:
+        return False
+    return media.kind != "video" or any(codec.mimeType.lower() == "video/h264" for codec in media.rtp.codecs)

@@ -282,8 +282,9 @@ class Stream:
             if thread_quit.is_set():
                 break
             started = time.monotonic()
+            source = self.source  # update_source may change it while this run goes on
             delivered = threading.Event()  # set when this run sends its first media
-            error, code = self._run_once(run_quit, delivered)
+            error, code = self._run_once(source, run_quit, delivered)
             self._call_soon(self._buffer.end_segment)
             if thread_quit.is_set():
                 break
@@ -291,7 +292,7 @@ class Stream:
                 continue  # update_source: restart now
             # FFmpeg's messages may quote the source: no credential reaches the log or the diagnostics.
             failure = _Failure(
-                redact_text(error or "Stream ended", self.source),
+                redact_text(error or "Stream ended", source),
                 time.monotonic() - started,
                 delivered.is_set(),
                 code in _LASTING_ERRORS,
@@ -299,13 +300,13 @@ class Stream:
             self._on_failure(failure, thread_quit)
 
     def _run_once(
-        self, run_quit: threading.Event, delivered: threading.Event
+        self, source: str, run_quit: threading.Event, delivered: threading.Event
     ) -> tuple[str | None, StreamClientError | None]:
-        """One run of the source; the error that ended it (None: it ended or was told to quit) and its code."""
+        """One run of `source`; the error that ended it (None: it ended or was told to quit) and its code."""
         self._diagnostics.increment("start_worker")
         run = WorkerRun(
-            source=self.source,
-            open_options=source_open_options(self.source, self.pyav_options),
+            source=source,
+            open_options=source_open_options(source, self.pyav_options),
             settings=self._stream_settings,
             timeline=self._timeline,
             sink=self._part_sink(run_quit),

@@ -17,7 +17,7 @@ context (no cache). Ours keeps its codec memory warm as after an earlier run: ev
 `.storage/stream.known_sources` written by a first, unmeasured start of the same camera (a config dir cannot simply
 be reused: its onboarding is done, and tests/real_ha.py onboards a new user at every start). That first-ever start
 of each case (nothing known yet: ours learns the codec in the background while the frontend loads) is shown apart
-and not counted. The H.264 camera's encoder is kept running by a background viewer (bench/latency.py's
+and not counted. The H.264 camera's encoder is kept running by a background viewer (bench/common/cameras.py's
 CameraViewer), so Home Assistant joins it mid-GOP as it would join a real camera; the H.265 one starts with its
 first client. The cases rotate round by round so that machine noise hits all alike.
 
@@ -61,31 +61,29 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shlex
-import shutil
-import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-if str(PROJECT_DIR) not in sys.path:
-    sys.path.insert(0, str(PROJECT_DIR))
+if (_PROJECT := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _PROJECT)  # run as a script: our `custom_components`, not pytest-homeassistant's empty one
 
-from playwright.async_api import Browser  # noqa: E402
+from playwright.async_api import Browser
 
-from bench.common import fmt, load_average, now_iso, ratio, versions, write_report  # noqa: E402
-from bench.latency import CameraViewer  # noqa: E402
-from tests.browser_harness import open_browser, percentile  # noqa: E402
-from tests.plugins.turn import CoturnProcess  # noqa: E402
-from tests.real_ha import FfmpegCamera, HomeAssistantConfig, RunningHomeAssistant, start_home_assistant  # noqa: E402
-from tests.simulator import CameraSimulator  # noqa: E402
-from tests.test_frontend import (  # noqa: E402
+from bench.common.browser import VIEWPORT_HEIGHT, VIEWPORT_WIDTH, fresh_context
+from bench.common.cameras import CameraViewer, simulator
+from bench.common.real_ha import logged_problems, new_config_dir, stream_types, stun_server, wait_for_file
+from bench.common.report import Machine, fmt, head, publish, ratio, table_head, warnings_section
+from bench.common.stats import median, per_run, percentile_or_none, pooled, seconds, worst
+from tests.browser_harness import open_browser
+from tests.real_ha import FfmpegCamera, HomeAssistantConfig, RunningHomeAssistant, start_home_assistant
+from tests.simulator import CameraSimulator
+from tests.test_frontend import (
     CAMERAS,
     CARD,
     DASHBOARD,
@@ -106,7 +104,6 @@ SETTLE_S = 1.0  # after a stopped Home Assistant, before the next start
 CAMERA_WARM_FRAMES = 60
 MIN_FPS_MOVING = 2  # distinct frames per second of camera time for a moving picture
 KNOWN_SOURCES = Path(".storage") / "stream.known_sources"
-VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 1280, 720
 # The probe's plausible glass-to-glass range (ms): outside it a read is not a timecode (tests/assets/frontend_probe.js).
 PLAUSIBLE_MS = (-2000.0, 120000.0)
 
@@ -274,11 +271,11 @@ class ColdOpen:
 
     @property
     def loaded_s(self) -> float | None:
-        return _s(self.card_at_ms)
+        return seconds(self.card_at_ms)
 
     @property
     def first_frame_s(self) -> float | None:
-        return None if self.probe is None else _s(self.probe.first_frame_at_ms)
+        return None if self.probe is None else seconds(self.probe.first_frame_at_ms)
 
     @property
     def webrtc_s(self) -> float | None:
@@ -305,11 +302,11 @@ class ColdOpen:
 
     @property
     def latency_median_s(self) -> float | None:
-        return percentile(self.latency_ms, 0.5) / 1000 if self.latency_ms else None
+        return seconds(percentile_or_none(self.latency_ms, 0.5))
 
     @property
     def latency_p95_s(self) -> float | None:
-        return percentile(self.latency_ms, 0.95) / 1000 if self.latency_ms else None
+        return seconds(percentile_or_none(self.latency_ms, 0.95))
 
     @property
     def alerts(self) -> list[str]:
@@ -328,10 +325,6 @@ class ColdOpen:
         )
 
 
-def _s(ms: float | None) -> float | None:
-    return None if ms is None else ms / 1000
-
-
 def _end_player_samples(probe: ProbeResult, samples: Sequence[Sequence[float]]) -> list[float]:
     """Glass-to-glass samples (ms) of the player shown at the end, from when it was shown: each raw sample belongs to
     the player the probe had shown at that moment; implausible reads and repeats of a frame dropped, as the probe
@@ -348,12 +341,6 @@ def _end_player_samples(probe: ProbeResult, samples: Sequence[Sequence[float]]) 
         last_timecode = timecode
         kept.append(latency)
     return kept
-
-
-async def _stream_types(ha: RunningHomeAssistant, entity_id: str) -> list[str]:
-    async with ha.websocket() as ws:
-        capabilities = await ws.call({"type": "camera/capabilities", "entity_id": entity_id})
-    return cast(list[str], capabilities["frontend_stream_types"])
 
 
 async def _watch(page: FrontendPage) -> tuple[ProbeResult, dict[str, Any]]:
@@ -385,56 +372,33 @@ async def cold_open(
     run = ColdOpen(case, number, os.getloadavg()[0])
     camera = FfmpegCamera(case.camera, camera_url)
     config = HomeAssistantConfig(cameras=(camera,), our_stream=case.our_stream, log_levels={}, extra=extra)
-    config_dir = await asyncio.to_thread(_new_config_dir, work_dir, f"{case.key}-{number}-", known_sources)
+    seeds = {} if known_sources is None else {KNOWN_SOURCES: known_sources}
+    config_dir = await asyncio.to_thread(new_config_dir, work_dir, f"{case.key}-{number}-", seeds)
     ha: RunningHomeAssistant | None = None
     began = time.monotonic()
     try:
         ha = await asyncio.to_thread(start_home_assistant, config, config_dir)
         run.start_s = time.monotonic() - began
         await _save_dashboard(ha, camera.entity_id)
-        run.stream_types = await _stream_types(ha, camera.entity_id)
-        context = await browser.new_context(viewport={"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT})
-        try:
+        run.stream_types = await stream_types(ha, camera.entity_id)
+        async with fresh_context(browser) as context:
             await context.add_init_script(BENCH_JS)
             page = await FrontendPage.open(context, ha, f"/{DASHBOARD}/camera", CARD)
             run.probe, bench = await _watch(page)
-        finally:
-            await context.close()
         run.card_at_ms = bench["cardAt"]
         run.page_errors = [str(error) for error in bench["errors"]]
         run.offers = [Offer(o["sentAt"], o["answerAt"], o["error"]) for o in bench["offers"]]
         run.latency_ms = _end_player_samples(run.probe, bench["samples"])
         if number == 0 and case.our_stream:
-            await _wait_for_file(config_dir / KNOWN_SOURCES)
+            await wait_for_file(config_dir / KNOWN_SOURCES, STORE_TIMEOUT_S, "the first start")
             run.known_sources = config_dir / KNOWN_SOURCES
     except Exception as error:  # an open that fails is reported, the others still run
         run.failure = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
     finally:
         if ha is not None:
             await asyncio.to_thread(ha.stop)
-            run.problems = [
-                record.text.splitlines()[0]
-                for record in ha.log().records()
-                if record.level in {"WARNING", "ERROR", "CRITICAL"} and record.logger.startswith(case.stream_logger)
-            ]
+            run.problems = logged_problems(ha, case.stream_logger)
     return run
-
-
-def _new_config_dir(work_dir: Path, prefix: str, known_sources: Path | None) -> Path:
-    """A config dir of its own for one start, holding a copy of ours' codec memory when given."""
-    config_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=work_dir))
-    if known_sources is not None:
-        (config_dir / KNOWN_SOURCES).parent.mkdir(parents=True)
-        shutil.copy(known_sources, config_dir / KNOWN_SOURCES)
-    return config_dir
-
-
-async def _wait_for_file(path: Path) -> None:
-    deadline = time.monotonic() + STORE_TIMEOUT_S
-    while not await asyncio.to_thread(path.exists):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no {path.name} {STORE_TIMEOUT_S:g} s after the first start")
-        await asyncio.sleep(0.25)
 
 
 def _run_line(run: ColdOpen) -> str:
@@ -462,21 +426,6 @@ class Outcome:
     chromium_version: str
     stun: str  # what the report says about the STUN server
     warnings: list[str]
-
-
-@contextlib.contextmanager
-def ice_config(stun: str, work_dir: Path) -> Iterator[tuple[dict[str, Any], str]]:
-    """The configuration.yaml keys for the STUN choice, and its description for the report."""
-    if stun == "default":
-        yield {}, "Home Assistant's default (stun.home-assistant.io), which the sandbox cannot reach"
-        return
-    with CoturnProcess(work_dir / "coturn") as coturn:
-        url = f"stun:{coturn.server.host}:{coturn.server.port}"
-        text = (
-            f"a local one (coturn, `web_rtc: ice_servers: url: {url}`) in every case, standing in for Home Assistant's"
-            " default (stun.home-assistant.io), which a home with internet reaches but the sandbox does not"
-        )
-        yield {"web_rtc": {"ice_servers": [{"url": url}]}}, text
 
 
 async def open_all(
@@ -512,22 +461,19 @@ async def open_all(
 
 
 async def benchmark(runs: int, stun: str) -> Outcome:
-    simulator = CameraSimulator({mount: CAMERAS[mount] for mount in ("h264", "h265")})
-    await simulator.async_start()
-    viewer = CameraViewer(simulator.url("h264"))
     warnings: list[str] = []
     chromium_version: str | None = None
-    try:
-        await viewer.start()
+    mounts = {mount: CAMERAS[mount] for mount in ("h264", "h265")}
+    async with simulator(mounts) as camera, CameraViewer(camera.url("h264")) as viewer:
         await viewer.wait_for_frames(CAMERA_WARM_FRAMES)
         since = time.time()
         with (
             tempfile.TemporaryDirectory(prefix="bench-frontend-") as work,
-            ice_config(stun, Path(work)) as (extra, stun_text),
+            stun_server(stun, Path(work)) as (extra, stun_text),
         ):
             try:
                 async with open_browser() as browser:
-                    measured, first_ever = await open_all(browser, simulator, Path(work), extra, runs)
+                    measured, first_ever = await open_all(browser, camera, Path(work), extra, runs)
                     chromium_version = browser.version
             except Exception as error:
                 # Every open measured: a failure while closing Chromium (seen once) must not lose the results.
@@ -535,9 +481,6 @@ async def benchmark(runs: int, stun: str) -> Outcome:
                     raise
                 warnings.append(f"closing Chromium failed: {type(error).__name__}: {error}")
         camera_fps = viewer.delivered_fps(since)[0]
-    finally:
-        await viewer.stop()
-        await simulator.async_stop()
     return Outcome(measured, first_ever, camera_fps, chromium_version, stun_text, warnings)
 
 
@@ -546,10 +489,6 @@ async def benchmark(runs: int, stun: str) -> Outcome:
 
 def _valid(outcome: Outcome, case: Case) -> list[ColdOpen]:
     return [run for run in outcome.runs if run.case == case and run.failure is None]
-
-
-def _median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 @dataclass(frozen=True)
@@ -570,18 +509,15 @@ class Figure:
 def _per_run(label: str, pick: Callable[[ColdOpen], float | None], **options: Any) -> Figure:
     """Median over the runs that have the figure, and the worst (highest) run."""
 
-    def values(runs: list[ColdOpen]) -> list[float]:
-        return [value for run in runs if (value := pick(run)) is not None]
+    return Figure(label, lambda runs: median(per_run(runs, pick)), _worst_of(pick), **options)
 
-    return Figure(label, lambda runs: _median(values(runs)), lambda runs: max(values(runs), default=None), **options)
+
+def _worst_of(pick: Callable[[ColdOpen], float | None]) -> Callable[[list[ColdOpen]], float | None]:
+    return lambda runs: worst(per_run(runs, pick))
 
 
 def _pooled(fraction: float) -> Callable[[list[ColdOpen]], float | None]:
-    def pooled(runs: list[ColdOpen]) -> float | None:
-        samples = [sample for run in runs for sample in run.latency_ms]
-        return percentile(samples, fraction) / 1000 if samples else None
-
-    return pooled
+    return lambda runs: pooled(runs, lambda run: run.latency_ms, fraction, per_unit=1000)
 
 
 def _count(pick: Callable[[ColdOpen], bool]) -> Callable[[list[ColdOpen]], float | None]:
@@ -593,9 +529,6 @@ def _at_most(limit: float) -> Callable[[float | None, list[ColdOpen]], bool]:
 
 
 def _figures(runs: int) -> list[Figure]:
-    def worst_of(pick: Callable[[ColdOpen], float | None]) -> Callable[[list[ColdOpen]], float | None]:
-        return lambda opens: max((value for run in opens if (value := pick(run)) is not None), default=None)
-
     return [
         _per_run("Home Assistant start s (process -> RUNNING, onboarded)", lambda run: run.start_s, ratio=False),
         _per_run("frontend loaded s (navigation -> card element exists)", lambda run: run.loaded_s),
@@ -616,7 +549,7 @@ def _figures(runs: int) -> list[Figure]:
         Figure(
             "glass to glass median s (pooled samples | worst run's median)",
             _pooled(0.5),
-            worst_of(lambda run: run.latency_median_s),
+            _worst_of(lambda run: run.latency_median_s),
             spec=".3f",
             target_case=OURS_H264,
             target=_at_most(LATENCY_MEDIAN_TARGET_S),
@@ -625,7 +558,7 @@ def _figures(runs: int) -> list[Figure]:
         Figure(
             "glass to glass p95 s (pooled samples | worst run's p95)",
             _pooled(0.95),
-            worst_of(lambda run: run.latency_p95_s),
+            _worst_of(lambda run: run.latency_p95_s),
             spec=".3f",
         ),
         _per_run(
@@ -681,7 +614,7 @@ def summarize(outcome: Outcome, runs: int) -> tuple[str, list[str], bool]:
         "| figure | H.264 ours | worst run | H.264 built-in | worst run | ours/built-in (H.264) "
         "| H.265 ours | worst run | target | verdict |"
     )
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines = table_head(header)
     verdicts: list[str] = []
     passed = True
     for figure in _figures(runs):
@@ -717,7 +650,7 @@ def runs_table(runs: Sequence[ColdOpen]) -> str:
         "| players shown | end player: frames, camera s, back | glass to glass median / p95 s | offer sent s "
         "| offer -> answer s | moving | alerts, logged, failure |"
     )
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines = table_head(header)
     for run in runs:
         figures = None if run.probe is None or run.shown is None else run.probe.players.get(run.shown)
         end = "-" if figures is None else f"{figures.frames}, {figures.span_ms / 1000:.1f}, {figures.backwards}"
@@ -737,7 +670,7 @@ def runs_table(runs: Sequence[ColdOpen]) -> str:
     return "\n".join(lines)
 
 
-def report(argv: Sequence[str], runs: int, outcome: Outcome, *, load: str) -> tuple[str, bool]:
+def report(argv: Sequence[str], runs: int, outcome: Outcome, *, machine: Machine) -> tuple[str, bool]:
     table, verdicts, passed = summarize(outcome, runs)
     failed = [run for run in [*outcome.first_ever, *outcome.runs] if run.failure is not None]
     passed = passed and not failed
@@ -748,9 +681,7 @@ def report(argv: Sequence[str], runs: int, outcome: Outcome, *, load: str) -> tu
     )
     h264, h265 = CAMERAS["h264"], CAMERAS["h265"]
     lines = [
-        f"# Frontend benchmark {now_iso()}",
-        "",
-        f"Command: `{shlex.join(['python', 'bench/frontend.py', *argv])}`  ",
+        *head("Frontend benchmark", "frontend", argv),
         f"Cameras: the RTSP simulator, H.264 {h264.profile} {h264.width}x{h264.height} {h264.fps} fps, keyframe every"
         f" {h264.keyframe_interval:g} s, {h264.bitrate} kbit/s, AAC (its encoder kept running by a background viewer:"
         f" {fmt(outcome.camera_fps, '.1f')} fps delivered over the measured opens); H.265 {h265.width}x{h265.height}"
@@ -763,8 +694,7 @@ def report(argv: Sequence[str], runs: int, outcome: Outcome, *, load: str) -> tu
         " (`.storage/stream.known_sources`) as a first, unmeasured start of the same camera left it; that first-ever"
         " start is shown apart below.  ",
         f"STUN server: {outcome.stun}.  ",
-        f"Machine: {os.cpu_count()} CPUs, shared with other work while this ran (figures are noisy): load average"
-        f" {load}; {versions()}",
+        machine.line(note="shared with other work while this ran (figures are noisy): "),
         "",
         'Times are from the start of the page\'s navigation; "frontend loaded" is when the card element'
         f" (`{CARD}`) exists. Glass to glass: the page's wall clock when a frame is presented minus the capture time"
@@ -794,8 +724,7 @@ def report(argv: Sequence[str], runs: int, outcome: Outcome, *, load: str) -> tu
     ]
     if failed:
         lines += ["", "## Failures", "", *(f"- {run.case.title} {run.number}: {run.failure}" for run in failed)]
-    if outcome.warnings:
-        lines += ["", "## Warnings", "", *(f"- {warning}" for warning in outcome.warnings)]
+    lines += warnings_section(outcome.warnings)
     return "\n".join(lines) + "\n", passed
 
 
@@ -822,14 +751,10 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = _parse(argv)
-    load_before = load_average()
+    machine = Machine()
     outcome = asyncio.run(benchmark(args.runs, args.stun))
-    text, passed = report(argv, args.runs, outcome, load=f"{load_before} before, {load_average()} after")
-    print()
-    print(text)
-    suffixes = [suffix for suffix, on in (("-quick", args.quick), ("-default-stun", args.stun == "default")) if on]
-    path = write_report("frontend", suffixes, text)
-    print(f"Written to {path.relative_to(PROJECT_DIR)}")
+    text, passed = report(argv, args.runs, outcome, machine=machine)
+    publish("frontend", text, ("-quick", args.quick), ("-default-stun", args.stun == "default"))
     return 0 if passed else 1
 
 

@@ -52,57 +52,43 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import math
-import os
 import random
-import shlex
-import statistics
 import sys
-import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol, cast
+from typing import Any, cast
 from urllib.parse import urljoin
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-if str(PROJECT_DIR) not in sys.path:
-    # Run as a script: our `custom_components` must win over the empty one pytest-homeassistant ships.
-    sys.path.insert(0, str(PROJECT_DIR))
+if (_PROJECT := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _PROJECT)  # run as a script: our `custom_components`, not pytest-homeassistant's empty one
 
-import aiohttp  # noqa: E402
-from homeassistant.components.camera.prefs import DynamicStreamSettings  # noqa: E402
-from homeassistant.core import HomeAssistant  # noqa: E402
-from playwright.async_api import Browser, Page  # noqa: E402
+import aiohttp
+from homeassistant.components.camera.prefs import DynamicStreamSettings
+from homeassistant.core import HomeAssistant
+from playwright.async_api import Browser, Page
 
-from bench.common import (  # noqa: E402
-    RESULTS_DIR,
-    LogCapture,
-    StreamIntegration,
-    fmt,
-    home_assistant,
-    load_average,
-    now_iso,
-    quiet_startup_logging,
-    ratio,
-    versions,
-    write_report,
-)
-from tests.browser_harness import (  # noqa: E402
+from bench.common import PROJECT_DIR
+from bench.common.browser import fresh_context, require_hls_js
+from bench.common.cameras import FPS_WINDOW_S, CameraViewer, parse_size, simulator
+from bench.common.hass import AnyStream, StreamIntegration, create_stream_function, home_assistant, stop_stream
+from bench.common.logs import LogCapture, setup_logging
+from bench.common.processes import ChildProcess, commands, emit
+from bench.common.report import RESULTS_DIR, Machine, fmt, head, publish, ratio, table_head, warnings_section
+from bench.common.stats import median, per_run, percentile_or_none, pooled, seconds, worst
+from tests.browser_harness import (
     ASSETS_DIR,
     HlsPlayerError,
     PlayerState,
     open_browser,
     open_hls_player,
-    percentile,
     serve_directory,
 )
-from tests.simulator import CameraSimulator, CameraSpec  # noqa: E402
+from tests.simulator import CameraSpec
 
 # -- what is measured, and against what ----------------------------------------------------------------------------
 
@@ -130,15 +116,12 @@ SETTLE_S = 1.0  # pause after a stopped stream, so the camera's session teardown
 # Runs last about the same time, so without a random pause every cold start would join the camera at about the same
 # point of its GOP; seeded, so that a rerun draws the same pauses.
 PHASE_SEED = 20261121
-WORKER_END_TIMEOUT_S = 10.0
 SERVER_START_TIMEOUT_S = 120.0
 SERVER_REPLY_TIMEOUT_S = 60.0
 CAMERA_WARM_FRAMES = 2 * CAMERA_FPS  # frames the background viewer must have received before the first run
 REAL_TIME_MIN_FRACTION = 0.97  # of the nominal frame rate, over the whole benchmark
-REAL_TIME_WINDOW_S = 5.0  # the worst window of this length is reported too
 REAL_TIME_DIP_FRACTION = 0.9  # a window below this fraction of the nominal rate is a warning
 SAMPLES_KEPT = 5000  # latency samples the page keeps: every frame of a run at 30 fps
-VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 1280, 720
 SERVER_MARKER = "LATENCY-SERVER "
 THIS_SCRIPT = str(Path(__file__).resolve())
 TRACE_LIMIT = 50_000  # trace lines a page keeps (hls.js's debug log is long)
@@ -262,51 +245,9 @@ def write_trace(run: ColdStart) -> Path:
 # -- server side: one Home Assistant per implementation, in its own process ----------------------------------------
 
 
-class ServedStream(Protocol):
-    """What the server uses of a stream; both integrations' `Stream` have it."""
-
-    def add_provider(self, fmt: str, timeout: int | None = None) -> object: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    def endpoint_url(self, fmt: str) -> str: ...
-
-
-type StreamOptions = Mapping[str, str | bool | float]
-type CreateStream = Callable[[HomeAssistant, str, StreamOptions, DynamicStreamSettings], ServedStream]
-
-
-def _create_stream_function(integration: StreamIntegration) -> CreateStream:
-    if integration == "ours":
-        from custom_components.stream import create_stream as ours
-
-        return ours
-    from homeassistant.components.stream import create_stream as builtin
-
-    return builtin
-
-
-def _emit(event: Mapping[str, object]) -> None:
-    print(SERVER_MARKER + json.dumps(event), flush=True)
-
-
-async def _stdin_reader() -> asyncio.StreamReader:
-    reader = asyncio.StreamReader()
-    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    return reader
-
-
-async def _stop_stream(hass: HomeAssistant, stream: ServedStream, logs: LogCapture) -> list[str]:
+async def _stop_stream(hass: HomeAssistant, stream: AnyStream, logs: LogCapture) -> list[str]:
     """Stop `stream` as the camera does when its last viewer left, and wait until its worker thread has ended."""
-    problems: list[str] = []
-    thread = getattr(stream, "_thread", None)  # both integrations keep their worker thread here
-    await stream.stop()
-    if isinstance(thread, threading.Thread):
-        await hass.async_add_executor_job(thread.join, WORKER_END_TIMEOUT_S)
-        if thread.is_alive():
-            problems.append(f"worker thread still running {WORKER_END_TIMEOUT_S:g} s after stop()")
+    problems = await stop_stream(hass, stream)
     streams: list[object] = hass.data["stream"]["streams"]
     if stream in streams:
         streams.remove(stream)  # a stopped stream is never used again; don't let the list grow
@@ -319,36 +260,31 @@ async def serve(integration: StreamIntegration, part: float | None) -> None:
     logs = LogCapture()
     stream_config = {} if part is None else {"part_duration": part}
     async with home_assistant(integration, stream_config, serve_http=True) as hass:
-        create_stream = _create_stream_function(integration)
+        create_stream = create_stream_function(integration)
         settings = hass.data["stream"]["settings"]
         api = hass.config.api
         if api is None:
             raise RuntimeError("http set up no API config")
-        _emit({"event": "ready", "port": api.port, "part": settings.part_target_duration, "ll_hls": settings.ll_hls})
-        reader = await _stdin_reader()
-        stream: ServedStream | None = None
-        while line := await reader.readline():
-            command = json.loads(line)
+        ready = {"event": "ready", "port": api.port, "part": settings.part_target_duration, "ll_hls": settings.ll_hls}
+        emit(SERVER_MARKER, ready)
+        stream: AnyStream | None = None
+        async for command in commands():
             if command["op"] == "start":
                 logs.take_unexpected()
                 started_at = time.time()
                 stream = create_stream(hass, command["source"], {}, DynamicStreamSettings())
                 stream.add_provider("hls")
                 await stream.start()
-                _emit({"event": "started", "at": started_at, "url": stream.endpoint_url("hls")})
+                emit(SERVER_MARKER, {"event": "started", "at": started_at, "url": stream.endpoint_url("hls")})
             elif command["op"] == "stop":
                 problems = [] if stream is None else await _stop_stream(hass, stream, logs)
                 stream = None
-                _emit({"event": "stopped", "problems": problems})
+                emit(SERVER_MARKER, {"event": "stopped", "problems": problems})
         if stream is not None:
             await _stop_stream(hass, stream, logs)
 
 
 # -- driver side: the camera, the two servers, the browser --------------------------------------------------------
-
-
-class ServerError(RuntimeError):
-    """A stream server died or did not answer; the message carries its stderr."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,152 +296,32 @@ class StartedStream:
 class StreamServer:
     """One implementation's Home Assistant in a child process (`--serve`), driven over its stdin and stdout."""
 
-    def __init__(
-        self,
-        integration: StreamIntegration,
-        process: asyncio.subprocess.Process,
-        stderr: IO[bytes],
-        ready: Mapping[str, Any],
-    ) -> None:
+    def __init__(self, integration: StreamIntegration, child: ChildProcess, ready: Mapping[str, Any]) -> None:
         self.integration = integration
         self.port = int(ready["port"])
         self.part_target = float(ready["part"])
         self.ll_hls = bool(ready["ll_hls"])
-        self._process = process
-        self._stderr = stderr
+        self._child = child
 
     @classmethod
     async def launch(cls, integration: StreamIntegration, part: float | None) -> StreamServer:
-        command = [sys.executable, THIS_SCRIPT, "--serve", integration]
-        if part is not None:
-            command += ["--part", str(part)]
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close(); a pipe nobody drains could fill up)
-        process = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=stderr
+        args = [THIS_SCRIPT, "--serve", integration, *(["--part", str(part)] if part is not None else [])]
+        child, ready = await ChildProcess.launch(
+            f"{integration} stream server", args, marker=SERVER_MARKER, ready_timeout=SERVER_START_TIMEOUT_S
         )
-        try:
-            ready = await _read_event(process, stderr, "ready", SERVER_START_TIMEOUT_S, integration)
-        except BaseException:
-            process.kill()
-            await process.wait()
-            stderr.close()
-            raise
-        return cls(integration, process, stderr, ready)
+        return cls(integration, child, ready)
 
     async def start_stream(self, source: str) -> StartedStream:
-        reply = await self._request({"op": "start", "source": source}, "started")
+        reply = await self._child.request({"op": "start", "source": source}, "started", SERVER_REPLY_TIMEOUT_S)
         return StartedStream(float(reply["at"]), f"http://127.0.0.1:{self.port}{reply['url']}")
 
     async def stop_stream(self) -> list[str]:
-        reply = await self._request({"op": "stop"}, "stopped")
+        reply = await self._child.request({"op": "stop"}, "stopped", SERVER_REPLY_TIMEOUT_S)
         return [str(problem) for problem in reply["problems"]]
 
     async def close(self) -> None:
         """Close its stdin (it stops Home Assistant and exits); kill it if it takes too long."""
-        if self._process.stdin is not None:
-            self._process.stdin.close()
-        try:
-            async with asyncio.timeout(30):
-                await self._process.wait()
-        except TimeoutError:
-            self._process.kill()
-            await self._process.wait()
-        self._stderr.close()
-
-    async def _request(self, command: Mapping[str, object], reply: str) -> dict[str, Any]:
-        assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps(command).encode() + b"\n")
-        await self._process.stdin.drain()
-        return await _read_event(self._process, self._stderr, reply, SERVER_REPLY_TIMEOUT_S, self.integration)
-
-
-async def _read_event(
-    process: asyncio.subprocess.Process, stderr: IO[bytes], wanted: str, timeout: float, name: str
-) -> dict[str, Any]:
-    """The next marked line of `process` (other output is skipped); raise ServerError if it exits or is late."""
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(timeout):
-            while line := await process.stdout.readline():
-                text = line.decode(errors="replace")
-                if text.startswith(SERVER_MARKER):
-                    event: dict[str, Any] = json.loads(text.removeprefix(SERVER_MARKER))
-                    if event.get("event") != wanted:
-                        raise ServerError(f"{name} server answered {event!r}, expected {wanted!r}")
-                    return event
-    except TimeoutError:
-        reason = f"no {wanted!r} within {timeout:g} s"
-    else:
-        reason = f"exited ({await process.wait()}) instead of {wanted!r}"
-    stderr.seek(0)
-    tail = stderr.read().decode(errors="replace")[-4000:]
-    raise ServerError(f"{name} stream server {reason}:\n{tail}")
-
-
-@dataclass(slots=True)
-class FrameCount:
-    at: float  # wall clock
-    frames: int
-
-
-class CameraViewer:
-    """A background RTSP viewer (ffmpeg, stream copy, no decode): keeps the camera's encoder running, counts frames."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.counts: list[FrameCount] = []
-        self._process: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._process = await asyncio.create_subprocess_exec(
-            *("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", self.url),
-            *("-map", "0", "-c", "copy", "-f", "null", "-", "-progress", "pipe:1", "-nostats"),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        self._reader = asyncio.create_task(self._read_progress())
-
-    async def _read_progress(self) -> None:
-        assert self._process is not None
-        assert self._process.stdout is not None
-        while line := await self._process.stdout.readline():
-            key, _, value = line.decode(errors="replace").strip().partition("=")
-            if key == "frame" and value.isdigit():
-                self.counts.append(FrameCount(time.time(), int(value)))
-
-    async def wait_for_frames(self, frames: int, timeout: float = 30.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not self.counts or self.counts[-1].frames < frames:
-                if self._process is not None and self._process.returncode is not None:
-                    raise RuntimeError(f"the camera viewer exited ({self._process.returncode})")
-                await asyncio.sleep(0.1)
-
-    def delivered_fps(self, since: float, until: float = math.inf) -> tuple[float | None, float | None]:
-        """Frames per second the camera delivered between `since` and `until`: overall, and in the worst window of
-        REAL_TIME_WINDOW_S (the overall figure when the interval is shorter)."""
-        counts = [count for count in self.counts if since <= count.at <= until]
-        if len(counts) < 2 or counts[-1].at - counts[0].at <= 0:
-            return None, None
-        overall = (counts[-1].frames - counts[0].frames) / (counts[-1].at - counts[0].at)
-        worst: float | None = None
-        end = 0
-        for start, first in enumerate(counts):
-            end = max(end, start + 1)  # the first count at least a window after `first`
-            while end < len(counts) and counts[end].at - first.at < REAL_TIME_WINDOW_S:
-                end += 1
-            if end == len(counts):
-                break
-            window = (counts[end].frames - first.frames) / (counts[end].at - first.at)
-            worst = window if worst is None else min(worst, window)
-        return overall, overall if worst is None else worst
-
-    async def stop(self) -> None:
-        if self._process is not None and self._process.returncode is None:
-            self._process.terminate()
-            await self._process.wait()
-        if self._reader is not None:
-            await self._reader
+        await self._child.close()
 
 
 # -- one cold start -----------------------------------------------------------------------------------------------
@@ -547,11 +363,11 @@ class ColdStart:
 
     @property
     def latency_median_ms(self) -> float | None:
-        return percentile(self.latency_ms, 0.5) if self.latency_ms else None
+        return percentile_or_none(self.latency_ms, 0.5)
 
     @property
     def latency_p95_ms(self) -> float | None:
-        return percentile(self.latency_ms, 0.95) if self.latency_ms else None
+        return percentile_or_none(self.latency_ms, 0.95)
 
     @property
     def stalled(self) -> bool:
@@ -620,45 +436,44 @@ async def cold_start(
     playback_s: float,
     hls_debug: bool = False,
 ) -> ColdStart:
-    context = await browser.new_context(viewport={"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT})
     playlist_task: asyncio.Task[PlaylistTiming] | None = None
-    try:
-        page = await context.new_page()
-        await page.add_init_script(STALL_METER_JS)
-        if hls_debug:
-            await page.add_init_script(HLS_DEBUG_JS)
-        stream = await server.start_stream(camera_url)
-        playlist_task = asyncio.create_task(first_playable_playlist(stream.master_url, stream.started_at))
-        asked_at = time.time()
-        player = await open_hls_player(page, assets_url, stream.master_url, low_latency=True, samples=SAMPLES_KEPT)
+    async with fresh_context(browser) as context:
         try:
-            first = await player.wait_for_first_frame(timeout_s=FIRST_FRAME_TIMEOUT_S)
-        except HlsPlayerError as error:
-            playlist = await playlist_task
+            page = await context.new_page()
+            await page.add_init_script(STALL_METER_JS)
+            if hls_debug:
+                await page.add_init_script(HLS_DEBUG_JS)
+            stream = await server.start_stream(camera_url)
+            playlist_task = asyncio.create_task(first_playable_playlist(stream.master_url, stream.started_at))
+            asked_at = time.time()
+            player = await open_hls_player(page, assets_url, stream.master_url, low_latency=True, samples=SAMPLES_KEPT)
+            try:
+                first = await player.wait_for_first_frame(timeout_s=FIRST_FRAME_TIMEOUT_S)
+            except HlsPlayerError as error:
+                playlist = await playlist_task
+                meter = await StallMeter.read(page)
+                invalid = f"no first frame: {error}"
+                return ColdStart(server.integration, number, playlist, invalid=invalid, trace=meter.trace)
+            assert first.first_frame_at_wall_ms is not None
+            first_frame_at = first.first_frame_at_wall_ms / 1000
+            await asyncio.sleep(max(0.0, first_frame_at + playback_s - time.time()))
+            state = await player.state()
             meter = await StallMeter.read(page)
-            invalid = f"no first frame: {error}"
-            return ColdStart(server.integration, number, playlist, invalid=invalid, trace=meter.trace)
-        assert first.first_frame_at_wall_ms is not None
-        first_frame_at = first.first_frame_at_wall_ms / 1000
-        await asyncio.sleep(max(0.0, first_frame_at + playback_s - time.time()))
-        state = await player.state()
-        meter = await StallMeter.read(page)
-        window_s = time.time() - first_frame_at
-        playlist = await playlist_task
-        return _cold_start_result(
-            server.integration,
-            number,
-            playlist,
-            state,
-            meter,
-            first_frame_s=first_frame_at - asked_at,
-            start_to_frame_s=first_frame_at - stream.started_at,
-            window_s=window_s,
-        )
-    finally:
-        if playlist_task is not None and not playlist_task.done():
-            playlist_task.cancel()
-        await context.close()
+            window_s = time.time() - first_frame_at
+            playlist = await playlist_task
+            return _cold_start_result(
+                server.integration,
+                number,
+                playlist,
+                state,
+                meter,
+                first_frame_s=first_frame_at - asked_at,
+                start_to_frame_s=first_frame_at - stream.started_at,
+                window_s=window_s,
+            )
+        finally:
+            if playlist_task is not None and not playlist_task.done():
+                playlist_task.cancel()
 
 
 def _cold_start_result(
@@ -744,79 +559,69 @@ def _run_line(run: ColdStart) -> str:
     return (
         f"  {where}: playlist {fmt(run.playlist.playable_s, '.2f')} s (master {fmt(run.playlist.master_s, '.2f')}),"
         f" first frame {fmt(run.first_frame_s, '.2f')} s (from start {fmt(run.start_to_frame_s, '.2f')}),"
-        f" latency {fmt(_seconds(run.latency_median_ms), '.2f')}/{fmt(_seconds(run.latency_p95_ms), '.2f')} s,"
+        f" latency {fmt(seconds(run.latency_median_ms), '.2f')}/{fmt(seconds(run.latency_p95_ms), '.2f')} s,"
         f" stalls {run.stall_episodes} ({run.stalled_s:.2f} s), seek waits {run.seek_waits},"
         f" {fmt(run.presented_fps, '.1f')} fps"
         f" (camera {fmt(run.camera_fps, '.1f')})" + (" FATAL" if run.fatal else "")
     )
 
 
-def _seconds(ms: float | None) -> float | None:
-    return None if ms is None else ms / 1000
-
-
 async def benchmark(config: Config) -> Outcome:
     warnings: list[str] = []
-    if not (ASSETS_DIR / "vendor" / "hls.min.js").exists():
-        raise SystemExit("tests/assets/vendor/hls.min.js is missing: run scripts/setup")
-    camera = CameraSimulator({MOUNT: config.camera_spec()})
-    await camera.async_start()
-    viewer = CameraViewer(camera.url(MOUNT))
+    require_hls_js()
     servers: dict[StreamIntegration, StreamServer] = {}
-    try:
-        await viewer.start()
-        launched = await asyncio.gather(
-            *(StreamServer.launch(integration, config.part) for integration in config.integrations)
-        )
-        servers = {server.integration: server for server in launched}
-        await viewer.wait_for_frames(CAMERA_WARM_FRAMES)
-        measuring_since = time.time()
-        phases = random.Random(PHASE_SEED)
-        async with open_browser() as browser, serve_directory(ASSETS_DIR) as assets:
+    async with simulator({MOUNT: config.camera_spec()}) as camera, CameraViewer(camera.url(MOUNT)) as viewer:
+        try:
+            launched = await asyncio.gather(
+                *(StreamServer.launch(integration, config.part) for integration in config.integrations)
+            )
+            servers = {server.integration: server for server in launched}
+            await viewer.wait_for_frames(CAMERA_WARM_FRAMES)
+            measuring_since = time.time()
+            phases = random.Random(PHASE_SEED)
+            async with open_browser() as browser, serve_directory(ASSETS_DIR) as assets:
 
-            async def one(integration: StreamIntegration, number: int, playback_s: float) -> ColdStart:
-                server = servers[integration]
-                begun = time.time()
-                try:
-                    run = await cold_start(
-                        server,
-                        browser,
-                        assets.base_url,
-                        camera.url(MOUNT),
-                        number=number,
-                        playback_s=playback_s,
-                        hls_debug=config.hls_debug,
-                    )
-                finally:
-                    problems = await server.stop_stream()
-                run.problems += problems
-                run.camera_fps = viewer.delivered_fps(begun, time.time())[0]
-                print(_run_line(run), flush=True)
-                if config.hls_debug:
-                    print(f"    trace: {write_trace(run).relative_to(PROJECT_DIR)}", flush=True)
-                for problem in problems:
-                    print(f"    logged: {problem}", flush=True)
-                # Uniform over one keyframe interval: the next join lands anywhere in the GOP, as a user's would.
-                await asyncio.sleep(SETTLE_S + phases.uniform(0, KEYFRAME_INTERVAL_S))
-                return run
+                async def one(integration: StreamIntegration, number: int, playback_s: float) -> ColdStart:
+                    server = servers[integration]
+                    begun = time.time()
+                    try:
+                        run = await cold_start(
+                            server,
+                            browser,
+                            assets.base_url,
+                            camera.url(MOUNT),
+                            number=number,
+                            playback_s=playback_s,
+                            hls_debug=config.hls_debug,
+                        )
+                    finally:
+                        problems = await server.stop_stream()
+                    run.problems += problems
+                    run.camera_fps = viewer.delivered_fps(begun, time.time())[0]
+                    print(_run_line(run), flush=True)
+                    if config.hls_debug:
+                        print(f"    trace: {write_trace(run).relative_to(PROJECT_DIR)}", flush=True)
+                    for problem in problems:
+                        print(f"    logged: {problem}", flush=True)
+                    # Uniform over one keyframe interval: the next join lands anywhere in the GOP, as a user's would.
+                    await asyncio.sleep(SETTLE_S + phases.uniform(0, KEYFRAME_INTERVAL_S))
+                    return run
 
-            print("Warm-up (one unmeasured cold start each):", flush=True)
-            for integration in config.integrations:
-                warm = await one(integration, 0, WARMUP_PLAYBACK_S)
-                if warm.invalid:
-                    warnings.append(f"{integration} warm-up: {warm.invalid}")
-            print(f"Measured: {config.runs} cold starts each, alternating", flush=True)
-            runs: list[ColdStart] = []
-            for pair in range(config.runs):
-                order = config.integrations if pair % 2 == 0 else config.integrations[::-1]
-                for integration in order:
-                    runs.append(await one(integration, pair + 1, config.playback_s))
-            chromium_version = browser.version
-        camera_fps = viewer.delivered_fps(measuring_since)
-    finally:
-        await asyncio.gather(*(server.close() for server in servers.values()), return_exceptions=True)
-        await viewer.stop()
-        await camera.async_stop()
+                print("Warm-up (one unmeasured cold start each):", flush=True)
+                for integration in config.integrations:
+                    warm = await one(integration, 0, WARMUP_PLAYBACK_S)
+                    if warm.invalid:
+                        warnings.append(f"{integration} warm-up: {warm.invalid}")
+                print(f"Measured: {config.runs} cold starts each, alternating", flush=True)
+                runs: list[ColdStart] = []
+                for pair in range(config.runs):
+                    order = config.integrations if pair % 2 == 0 else config.integrations[::-1]
+                    for integration in order:
+                        runs.append(await one(integration, pair + 1, config.playback_s))
+                chromium_version = browser.version
+            camera_fps = viewer.delivered_fps(measuring_since)
+        finally:
+            await asyncio.gather(*(server.close() for server in servers.values()), return_exceptions=True)
     return Outcome(
         runs=runs,
         servers={name: (server.part_target, server.ll_hls) for name, server in servers.items()},
@@ -841,11 +646,7 @@ class Summary:
         return len(self.runs)
 
     def values(self, pick: Callable[[ColdStart], float | None]) -> list[float]:
-        return [value for run in self.runs if (value := pick(run)) is not None]
-
-    @property
-    def pooled_latency_ms(self) -> list[float]:
-        return [sample for run in self.runs for sample in run.latency_ms]
+        return per_run(self.runs, pick)
 
     @property
     def stalled_runs(self) -> int:
@@ -865,20 +666,8 @@ def _summaries(outcome: Outcome) -> dict[StreamIntegration, Summary]:
     return summaries
 
 
-def _median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _worst(values: Sequence[float], *, lowest: bool = False) -> float | None:
-    if not values:
-        return None
-    return min(values) if lowest else max(values)
-
-
-def _pooled(summary: Summary | None, fraction: float) -> float | None:
-    if summary is None or not (samples := summary.pooled_latency_ms):
-        return None
-    return percentile(samples, fraction) / 1000
+def _pooled(summary: Summary, fraction: float) -> float | None:
+    return pooled(summary.runs, lambda run: run.latency_ms, fraction, per_unit=1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -907,8 +696,8 @@ def _per_run(label: str, pick: Callable[[ColdStart], float | None], *, lowest: b
     """A figure read from every run: the median over the runs, and the worst run (the lowest with `lowest`)."""
     return Figure(
         label,
-        lambda s: _median(s.values(pick)),
-        lambda s: _worst(s.values(pick), lowest=lowest),
+        lambda s: median(s.values(pick)),
+        lambda s: worst(s.values(pick), lowest=lowest),
         **options,
     )
 
@@ -927,10 +716,10 @@ def _figures(playlist_target: float) -> list[Figure]:
         return run.start_to_frame_s
 
     def run_median(run: ColdStart) -> float | None:
-        return _seconds(run.latency_median_ms)
+        return seconds(run.latency_median_ms)
 
     def run_p95(run: ColdStart) -> float | None:
-        return _seconds(run.latency_p95_ms)
+        return seconds(run.latency_p95_ms)
 
     def fps(run: ColdStart) -> float | None:
         return run.presented_fps
@@ -967,7 +756,7 @@ def _figures(playlist_target: float) -> list[Figure]:
         Figure(
             "latency median s (glass to glass; pooled samples | worst run's median)",
             lambda s: _pooled(s, 0.5),
-            lambda s: _worst(s.values(run_median)),
+            lambda s: worst(s.values(run_median)),
             target=LATENCY_MEDIAN_TARGET_S,
             target_text=f"<= {LATENCY_MEDIAN_TARGET_S:g} (pooled)",
             over=_runs_over(run_median),
@@ -975,7 +764,7 @@ def _figures(playlist_target: float) -> list[Figure]:
         Figure(
             "latency p95 s (pooled samples | worst run's p95)",
             lambda s: _pooled(s, 0.95),
-            lambda s: _worst(s.values(run_p95)),
+            lambda s: worst(s.values(run_p95)),
             target=LATENCY_P95_TARGET_S,
             target_text=f"<= {LATENCY_P95_TARGET_S:g} (pooled)",
             over=_runs_over(run_p95),
@@ -984,7 +773,7 @@ def _figures(playlist_target: float) -> list[Figure]:
         Figure(
             "runs with stalls (count | worst run's stalled s)",
             lambda s: float(s.stalled_runs),
-            lambda s: _worst(s.values(stalled_s)),
+            lambda s: worst(s.values(stalled_s)),
             spec="g",
             counted=True,
             target=0,
@@ -1062,7 +851,7 @@ def summarize(outcome: Outcome) -> tuple[str, str, list[str]]:
     header = (
         "| figure | ours | ours worst run | built-in | built-in worst run | ours/built-in | target (ours) | verdict |"
     )
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines = table_head(header)
     verdicts: list[str] = []
     verdict_lines: list[str] = []
     for figure in figures:
@@ -1107,7 +896,7 @@ def runs_table(runs: Sequence[ColdStart]) -> str:
         "| longest gap s | fps | dropped "
         "| camera fps | hls.js errors |"
     )
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines = table_head(header)
     for run in runs:
         if run.invalid is not None:
             lines.append(
@@ -1120,8 +909,8 @@ def runs_table(runs: Sequence[ColdStart]) -> str:
         lines.append(
             f"| {run.number} | {run.integration} | {fmt(run.playlist.playable_s, '.2f')} "
             f"| {fmt(run.playlist.master_s, '.2f')} | {fmt(run.first_frame_s, '.2f')} "
-            f"| {fmt(run.start_to_frame_s, '.2f')} | {fmt(_seconds(run.latency_median_ms), '.2f')} "
-            f"| {fmt(_seconds(run.latency_p95_ms), '.2f')} | {fmt(run.hls_latency_s, '.2f')} "
+            f"| {fmt(run.start_to_frame_s, '.2f')} | {fmt(seconds(run.latency_median_ms), '.2f')} "
+            f"| {fmt(seconds(run.latency_p95_ms), '.2f')} | {fmt(run.hls_latency_s, '.2f')} "
             f"| {run.stall_episodes} | {run.stalled_s:.2f} | {run.player_stalls} | {run.seeks} "
             f"| {run.seek_waits} ({run.longest_seek_wait_s:.2f}) "
             f"| {fmt(run.longest_frame_gap_s, '.2f')} | {fmt(run.presented_fps, '.1f')} | {run.dropped_frames} "
@@ -1192,7 +981,7 @@ def _compress_loads(lines: Sequence[str]) -> list[str]:
     return out
 
 
-def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) -> tuple[str, str]:
+def report(config: Config, argv: Sequence[str], outcome: Outcome, *, machine: Machine) -> tuple[str, str]:
     table, overall, verdict_lines = summarize(outcome)
     warnings = list(outcome.warnings)
     camera_fps, worst_fps = outcome.camera_fps
@@ -1204,7 +993,7 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) 
         )
     if worst_fps is not None and worst_fps < REAL_TIME_DIP_FRACTION * CAMERA_FPS:
         warnings.append(
-            f"the camera dipped to {worst_fps:.1f} fps in its worst {REAL_TIME_WINDOW_S:g} s window (a starved CPU);"
+            f"the camera dipped to {worst_fps:.1f} fps in its worst {FPS_WINDOW_S:g} s window (a starved CPU);"
             " see the camera fps column for the runs it hit"
         )
     logged: dict[tuple[str, str], list[int]] = {}  # (implementation, message) → the runs that logged it
@@ -1224,22 +1013,20 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) 
     hls_version = next((run.hls_version for run in outcome.runs if run.hls_version), "?")
     audio = ", AAC-LC mono 48 kHz" if config.audio else ", no audio"
     lines = [
-        f"# Latency benchmark {now_iso()}",
-        "",
-        f"Command: `{shlex.join(['python', 'bench/latency.py', *argv])}`  ",
+        *head("Latency benchmark", "latency", argv),
         f"Camera: simulator, H.264 High {config.width}x{config.height} {CAMERA_FPS} fps, keyframe every"
         f" {KEYFRAME_INTERVAL_S:g} s, {CAMERA_BITRATE_KBIT} kbit/s{audio}, RTSP over TCP; its encoder kept running by"
         f" a background viewer (cold starts join mid-GOP, anywhere in it: a random pause of up to one keyframe"
         f" interval before each). It {'kept' if real_time else '**did not keep**'} real"
         f" time: {fmt(camera_fps, '.2f')} fps delivered over the measured runs, {fmt(worst_fps, '.1f')} fps in the"
-        f" worst {REAL_TIME_WINDOW_S:g} s window  ",
+        f" worst {FPS_WINDOW_S:g} s window  ",
         f"Player: hls.js {hls_version} (lowLatencyMode on, otherwise its defaults) in headless Chromium"
         f" {outcome.chromium_version} (software decoding), a new browser context per cold start;"
         f" {config.playback_s:g} s of playback after the first frame  ",
         f"Settings (each implementation's own defaults unless --part): {settings}; segment target 6 s  ",
         f"Runs: {config.runs} cold starts per implementation, alternating, after one unmeasured warm-up each;"
         " each in a Home Assistant instance of its own (child process, own loopback port)  ",
-        f"Machine: {os.cpu_count()} CPUs, load average {load}; {versions()}",
+        machine.line(),
         "",
         table,
         "",
@@ -1259,20 +1046,11 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) 
     ]
     if traces := stall_traces(outcome.runs):
         lines += ["", "## What hls.js did (stalled and INVALID runs, and one smooth run each)", *traces]
-    if warnings:
-        lines += ["", "## Warnings", "", *(f"- {warning}" for warning in warnings)]
+    lines += warnings_section(warnings)
     return "\n".join(lines) + "\n", overall
 
 
 # -- command line -------------------------------------------------------------------------------------------------
-
-
-def _size(text: str) -> tuple[int, int]:
-    width, _, height = text.lower().partition("x")
-    try:
-        return int(width), int(height)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -1284,7 +1062,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--part", type=float, help="part target for both (default: each implementation's own)")
     parser.add_argument("--only", choices=("ours", "builtin"), help="measure one implementation only")
-    parser.add_argument("--size", type=_size, default=_size(DEFAULT_SIZE), help=f"camera size (default {DEFAULT_SIZE})")
+    parser.add_argument(
+        "--size", type=parse_size, default=parse_size(DEFAULT_SIZE), help=f"camera size (default {DEFAULT_SIZE})"
+    )
     parser.add_argument("--no-audio", action="store_true", help="camera without AAC audio")
     parser.add_argument(
         "--hls-debug", action="store_true", help="write each run's trace with hls.js's debug log to bench/results/"
@@ -1300,8 +1080,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = _parse(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s: %(message)s")
-    quiet_startup_logging()
+    setup_logging()
     if args.serve:
         asyncio.run(serve(args.serve, args.part))
         return 0
@@ -1320,24 +1099,18 @@ def main(argv: Sequence[str]) -> int:
         audio=not args.no_audio,
         hls_debug=args.hls_debug,
     )
-    load_before = load_average()
+    machine = Machine()
     outcome = asyncio.run(benchmark(config))
-    text, overall = report(config, argv, outcome, load=f"{load_before} before, {load_average()} after")
-    print()
-    print(text)
-    suffixes = [
-        suffix
-        for suffix, on in (
-            ("-quick", args.quick),
-            (f"-part{args.part:g}" if args.part is not None else "", args.part is not None),
-            (f"-{args.only}" if args.only else "", args.only is not None),
-            (f"-{width}x{height}", (width, height) != _size(DEFAULT_SIZE)),
-            ("-noaudio", args.no_audio),
-        )
-        if on
-    ]
-    path = write_report("latency", suffixes, text)
-    print(f"Written to {path.relative_to(PROJECT_DIR)}")
+    text, overall = report(config, argv, outcome, machine=machine)
+    publish(
+        "latency",
+        text,
+        ("-quick", args.quick),
+        (f"-part{args.part:g}" if args.part is not None else "", args.part is not None),
+        (f"-{args.only}" if args.only else "", args.only is not None),
+        (f"-{width}x{height}", (width, height) != parse_size(DEFAULT_SIZE)),
+        ("-noaudio", args.no_audio),
+    )
     return 1 if overall in {"FAIL", "INVALID"} else 0
 
 

@@ -40,58 +40,46 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import logging
-import os
-import shlex
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-if str(PROJECT_DIR) not in sys.path:
-    # Run as a script: our `custom_components` must win over the empty one pytest-homeassistant ships.
-    sys.path.insert(0, str(PROJECT_DIR))
+if (_PROJECT := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _PROJECT)  # run as a script: our `custom_components`, not pytest-homeassistant's empty one
 
 # The built-in's classes are bound here, at import, before our integration's takeover points the built-in module's
 # `Stream` name at ours.
-from homeassistant.components.camera.prefs import DynamicStreamSettings  # noqa: E402
-from homeassistant.components.stream import Stream as BuiltinStream  # noqa: E402
-from homeassistant.components.stream import core as builtin_core  # noqa: E402
-from homeassistant.core import HomeAssistant  # noqa: E402
+from homeassistant.components.camera.prefs import DynamicStreamSettings
+from homeassistant.components.stream import Stream as BuiltinStream
+from homeassistant.components.stream import core as builtin_core
+from homeassistant.core import HomeAssistant
 
-from bench.common import (  # noqa: E402
-    LogCapture,
-    fmt,
-    free_port,
-    home_assistant,
-    load_average,
-    now_iso,
-    quiet_startup_logging,
-    ratio,
-    versions,
-    write_report,
-)
-from custom_components.stream.core import Stream as OurStream  # noqa: E402
-from custom_components.stream.remux.media import Part as OurPart  # noqa: E402
-from custom_components.stream.remux.media import Segment as OurSegment  # noqa: E402
-from custom_components.stream.settings import settings_from_config  # noqa: E402
-
-CACHE_DIR = PROJECT_DIR / "bench" / ".cache"
+from bench.common.cameras import CACHE_DIR, encoded_file, paced_source
+from bench.common.hass import home_assistant, stop_stream
+from bench.common.logs import LogCapture, setup_logging
+from bench.common.proc import peak_rss, reset_peak_rss
+from bench.common.processes import emit, run_child
+from bench.common.report import Machine, fmt, head, publish, ratio, table_head, warnings_section
+from bench.common.stats import median
+from custom_components.stream.core import Stream as OurStream
+from custom_components.stream.remux.media import Part as OurPart
+from custom_components.stream.remux.media import Segment as OurSegment
+from custom_components.stream.settings import settings_from_config
 
 CPU_TARGET_RATIO = 0.6
 SEGMENT_DURATION = 6.0  # both integrations' default
 OUTPUT_TIMEOUT = 3600  # idle/startup timeout of the HLS output: never let it end a run
 WARMUP_PARTS = 4  # a warm-up run stops after this many parts (imports and first-use setup done)
 MEMORY_MARKER = "MEMORY-PROBE "
+MEMORY_FIGURES = ("rss_peak", "py_peak", "parts")
 IMPLEMENTATIONS = ("ours", "built-in")
 CODECS = ("h264", "hevc")
 EXPECTED_END = "Stream ended"  # both workers log this error when the file ends
@@ -134,9 +122,6 @@ class InputSpec:
 
 def ensure_input(spec: InputSpec) -> Path:
     """Generate `spec` with the ffmpeg CLI unless it is cached."""
-    if spec.path.exists():
-        return spec.path
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
     gop = spec.fps * spec.gop_seconds
     if spec.codec == "h264":
         video = ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-sc_threshold", "0"]
@@ -145,25 +130,20 @@ def ensure_input(spec: InputSpec) -> Path:
         params = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:repeat-headers=1:log-level=error"
         video = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", params]
     rate = f"{spec.video_mbit}M"
-    tmp = spec.path.with_suffix(".tmp.ts")
-    command = [
-        *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"),
-        *("-f", "lavfi", "-i", f"testsrc2=size={spec.width}x{spec.height}:rate={spec.fps}"),
-        *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"),
-        *("-t", str(spec.duration), "-map", "0:v", "-map", "1:a"),
-        *video,
-        *("-pix_fmt", "yuv420p", "-g", str(gop), "-keyint_min", str(gop)),
-        *("-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.video_mbit}M"),
-        *("-c:a", "aac", "-b:a", "64k", "-ac", "1"),
-        *(("-pes_payload_size", "0") if spec.audio_pes == "frame" else ()),
-        *("-f", "mpegts", str(tmp)),
-    ]
-    print(f"Generating {spec.path.name} (once; cached) ...", flush=True)
-    started = time.monotonic()
-    subprocess.run(command, check=True)
-    tmp.replace(spec.path)  # atomic: an interrupted generation leaves no half file in the cache
-    print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
-    return spec.path
+    return encoded_file(
+        spec.path.name,
+        [
+            *("-f", "lavfi", "-i", f"testsrc2=size={spec.width}x{spec.height}:rate={spec.fps}"),
+            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"),
+            *("-t", str(spec.duration), "-map", "0:v", "-map", "1:a"),
+            *video,
+            *("-pix_fmt", "yuv420p", "-g", str(gop), "-keyint_min", str(gop)),
+            *("-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.video_mbit}M"),
+            *("-c:a", "aac", "-b:a", "64k", "-ac", "1"),
+            *(("-pes_payload_size", "0") if spec.audio_pes == "frame" else ()),
+            *("-f", "mpegts"),
+        ],
+    )
 
 
 # -- Home Assistant and the two implementations ------------------------------------------------------------------------
@@ -228,7 +208,7 @@ class Ours:
 
     async def stop(self, hass: HomeAssistant, stream: BenchStream) -> None:
         assert isinstance(stream, OurStream)
-        await stream.stop()  # joins the worker thread
+        await stop_stream(hass, stream)
 
 
 class Builtin:
@@ -267,10 +247,7 @@ class Builtin:
 
     async def stop(self, hass: HomeAssistant, stream: BenchStream) -> None:
         assert isinstance(stream, BuiltinStream)
-        thread = stream._thread  # the built-in's stop() only signals its thread; wait for it like ours does
-        await stream.stop()
-        if thread is not None:
-            await hass.async_add_executor_job(thread.join, 10)
+        await stop_stream(hass, stream)
         self._counter = None
 
 
@@ -293,19 +270,6 @@ class RunResult:
     ended: bool  # the stream reported unavailable (end of file) before the timeout
     problems: list[str] = field(default_factory=list)
     peak_bytes: int | None = None
-
-
-def _proc_status_kib(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1])
-    raise KeyError(key)
-
-
-def _reset_peak_rss() -> int:
-    """Reset VmHWM to the current RSS (Linux >= 4.0) and return that, in bytes."""
-    Path("/proc/self/clear_refs").write_text("5")
-    return _proc_status_kib("VmRSS") * 1024
 
 
 async def run_once(
@@ -338,7 +302,7 @@ async def run_once(
     if memory is Memory.TRACE:
         tracemalloc.start()
     elif memory is Memory.RSS:
-        rss_base = _reset_peak_rss()
+        rss_base = reset_peak_rss()
     cpu_start, wall_start = time.process_time(), time.monotonic()
     await stream.start()
     try:
@@ -352,7 +316,7 @@ async def run_once(
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     elif memory is Memory.RSS:
-        peak = _proc_status_kib("VmHWM") * 1024 - rss_base
+        peak = peak_rss() - rss_base
     stream.set_update_callback(lambda: None)
     await impl.stop(hass, stream)
     await hass.async_block_till_done()
@@ -399,44 +363,6 @@ class Config:
 def source_for(path: Path, config: Config) -> AbstractAsyncContextManager[str]:
     """The file itself, or (--live) the file paced at its own rate by the ffmpeg CLI over loopback TCP."""
     return paced_source(path, config.audio_pes) if config.live else nullcontext(str(path))
-
-
-@asynccontextmanager
-async def paced_source(path: Path, audio_pes: str, *, loop: bool = False) -> AsyncIterator[str]:
-    """A `tcp://` URL where `ffmpeg -re` serves `path` in real time, like a camera; its CPU is not ours to count.
-    With `loop` the file starts over at its end, timestamps running on (until the context exits)."""
-    port = free_port()
-    pes = ("-pes_payload_size", "0") if audio_pes == "frame" else ()
-    server = await asyncio.create_subprocess_exec(
-        *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"),
-        *(("-stream_loop", "-1") if loop else ()),
-        *("-i", str(path)),
-        *("-map", "0", "-c", "copy", *pes, "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"),
-    )
-    try:
-        # Poll the socket table: a probe connection would use up ffmpeg's only accept.
-        for _ in range(500):
-            if _listening(port):
-                break
-            if server.returncode is not None:
-                raise RuntimeError(f"ffmpeg exited ({server.returncode}) before listening")
-            await asyncio.sleep(0.02)
-        else:
-            raise RuntimeError(f"ffmpeg is not listening on port {port}")
-        yield f"tcp://127.0.0.1:{port}"
-    finally:
-        if server.returncode is None:
-            server.terminate()
-        await server.wait()
-
-
-def _listening(port: int) -> bool:
-    wanted = f"0100007F:{port:04X}"
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == wanted and fields[3] == "0A":  # 0A: LISTEN
-            return True
-    return False
 
 
 async def cpu_pass(config: Config, inputs: dict[str, Path]) -> tuple[dict[Key, list[RunResult]], list[str]]:
@@ -491,23 +417,17 @@ async def memory_probe(impl_name: str, source: Path, part_target: float, duratio
         except OSError:  # no /proc/self/clear_refs: no RSS figure
             rss_peak = None
         traced = await run_once(hass, impl, source, part_target, limit_s=limit_s, logs=logs, memory=Memory.TRACE)
-    return {"rss_peak": rss_peak, "py_peak": traced.peak_bytes, "parts": traced.parts}
+    return dict(zip(MEMORY_FIGURES, (rss_peak, traced.peak_bytes, traced.parts), strict=True))
 
 
 def run_memory_subprocess(
     impl_name: str, codec: str, source: Path, part: float, duration: int
 ) -> dict[str, float | None]:
-    command = [
-        *(sys.executable, str(Path(__file__).resolve()), "--memory-probe", impl_name),
-        *("--source", str(source), "--part", str(part), "--duration", str(duration)),
-    ]
     print(f"  memory {codec} part {part:g} s {impl_name} ...", flush=True)
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    for line in completed.stdout.splitlines():
-        if line.startswith(MEMORY_MARKER):
-            values: dict[str, float | None] = json.loads(line.removeprefix(MEMORY_MARKER))
-            return values
-    raise RuntimeError(f"memory probe failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+    args = [str(Path(__file__).resolve()), "--memory-probe", impl_name, "--source", str(source)]
+    args += ["--part", str(part), "--duration", str(duration)]
+    event = run_child(args, marker=MEMORY_MARKER, wanted="memory")
+    return {key: event[key] for key in MEMORY_FIGURES}
 
 
 # -- report ------------------------------------------------------------------------------------------------------------
@@ -525,11 +445,6 @@ class Row:
     rss_mib: float | None
 
 
-def _median_or_none(values: list[float | None]) -> float | None:
-    present = [value for value in values if value is not None]
-    return statistics.median(present) if present else None
-
-
 def _mib(value: float | None) -> float | None:
     return None if value is None else value / 2**20
 
@@ -545,7 +460,7 @@ def summarize(
         "| codec | part s | implementation | CPU s / media s | CPU runs | steady CPU s / media s | wall s "
         "| peak Py MiB | peak RSS +MiB | parts | part s total | verdict |"
     )
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines = table_head(header)
     verdicts: list[str] = []
     for codec in config.codecs:
         for part in config.parts:
@@ -557,7 +472,7 @@ def summarize(
                 rows[impl] = row = Row(
                     cpu=statistics.median(cpu_runs),
                     cpu_runs=cpu_runs,
-                    steady=_median_or_none([run.steady_cpu_per_media_s for run in runs]),
+                    steady=median([run.steady_cpu_per_media_s for run in runs]),
                     wall=statistics.median(run.wall_s for run in runs),
                     parts=statistics.median(run.parts for run in runs),
                     part_seconds=statistics.median(run.part_seconds for run in runs),
@@ -608,16 +523,16 @@ def _sanity(codec: str, part: float, impl: str, *, row: Row, runs: list[RunResul
     return warnings
 
 
-def report(config: Config, argv: Sequence[str], table: str, *, overall: str, warnings: list[str], load: str) -> str:
+def report(
+    config: Config, argv: Sequence[str], table: str, *, overall: str, warnings: list[str], machine: Machine
+) -> str:
     specs = [config.spec(codec) for codec in config.codecs]
     lines = [
-        f"# Remux benchmark {now_iso()}",
-        "",
-        f"Command: `{shlex.join(['python', 'bench/remux.py', *argv])}`  ",
+        *head("Remux benchmark", "remux", argv),
         f"Inputs: {'; '.join(spec.describe() for spec in specs)}  ",
         f"Runs: {config.repeat} per implementation, interleaved, medians; segment target {SEGMENT_DURATION:g} s; "
         f"source {'served in real time by ffmpeg -re over TCP' if config.live else 'file read at full speed'}  ",
-        f"Machine: {os.cpu_count()} CPUs, load average {load}; {versions()}",
+        machine.line(),
         "",
         table,
         "",
@@ -627,9 +542,8 @@ def report(config: Config, argv: Sequence[str], table: str, *, overall: str, war
         "peak Py MiB is tracemalloc (Python allocations only; FFmpeg's buffers, where the built-in muxes, are not"
         " counted); peak RSS +MiB is resident-set growth over one untraced run in a fresh process. Both from one"
         " run per implementation in its own subprocess.",
+        *warnings_section(warnings),
     ]
-    if warnings:
-        lines += ["", "## Warnings", "", *(f"- {warning}" for warning in warnings)]
     return "\n".join(lines) + "\n"
 
 
@@ -671,18 +585,17 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = _parse(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s: %(message)s")
-    quiet_startup_logging()
+    setup_logging()
     if args.memory_probe:
         values = asyncio.run(memory_probe(args.memory_probe, args.source, args.parts[0], args.duration))
-        print(MEMORY_MARKER + json.dumps(values), flush=True)
+        emit(MEMORY_MARKER, {"event": "memory", **values})
         return 0
 
     config = Config(
         args.duration, args.repeat, args.codecs, args.parts, not args.no_memory, args.audio_pes, live=args.live
     )
     inputs = {codec: ensure_input(config.spec(codec)) for codec in config.codecs}
-    load_before = load_average()
+    machine = Machine()
     print(f"CPU pass: {config.repeat} x {len(config.codecs)} codecs x {len(config.parts)} part targets x 2", flush=True)
     results, warnings = asyncio.run(cpu_pass(config, inputs))
     memory: dict[Key, dict[str, float | None]] = {}
@@ -695,18 +608,8 @@ def main(argv: Sequence[str]) -> int:
                         impl, codec, inputs[codec], part, config.duration
                     )
     table, overall = summarize(config, results, memory, warnings)
-    text = report(
-        config, argv, table, overall=overall, warnings=warnings, load=f"{load_before} before, {load_average()} after"
-    )
-    print()
-    print(text)
-    suffixes = [
-        name
-        for name, on in (("-quick", args.quick), ("-live", args.live), ("-packed", args.audio_pes == "packed"))
-        if on
-    ]
-    path = write_report("remux", suffixes, text)
-    print(f"Written to {path.relative_to(PROJECT_DIR)}")
+    text = report(config, argv, table, overall=overall, warnings=warnings, machine=machine)
+    publish("remux", text, ("-quick", args.quick), ("-live", args.live), ("-packed", args.audio_pes == "packed"))
     return 0 if overall == "PASS" else 1
 
 

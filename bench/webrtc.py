@@ -2,10 +2,10 @@
 
 The camera (default) is a pre-encoded file: H.264 High 1920x1080 30 fps, 4000 kbit/s (maxrate = bufsize), no
 B-frames, a keyframe every second, no audio, generated once with the ffmpeg CLI (bench/.cache/) and served in real
-time, looped, by `ffmpeg -re` as MPEG-TS over loopback TCP (bench/remux.py's `paced_source`), whose CPU is shown and
-not counted. Not the RTSP simulator by default: its x264 (ultrafast) encodes the test pattern at about 2.1 Mbit/s
-whatever bitrate is asked, half the required ~4 Mbit/s (and the per-viewer cost is per RTP packet), and its encoder
-takes a quarter of a core of this 2-core machine; `--source simulator` still runs on it (RTSP over TCP).
+time, looped, by `ffmpeg -re` as MPEG-TS over loopback TCP (bench/common/cameras.py's `paced_source`), whose CPU is
+shown and not counted. Not the RTSP simulator by default: its x264 (ultrafast) encodes the test pattern at about 2.1
+Mbit/s whatever bitrate is asked, half the required ~4 Mbit/s (and the per-viewer cost is per RTP packet), and its
+encoder takes a quarter of a core of this 2-core machine; `--source simulator` still runs on it (RTSP over TCP).
 
 Home Assistant (this process) runs our `stream` with Home Assistant's own `ffmpeg` camera platform on that source,
 its HTTP server on a loopback port, and the bench holds the camera's stream open (an HLS output held awake), so the
@@ -60,46 +60,36 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import json
 import logging
 import math
 import os
 import pstats
-import shlex
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+if (_PROJECT := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _PROJECT)  # run as a script: our `custom_components`, not pytest-homeassistant's empty one
+
+import aiohttp
+import aioice.ice
+
+from bench.common.cameras import encoded_file, paced_source, parse_size, simulator
+from bench.common.hass import admin_token, camera_entity, ffmpeg_camera, home_assistant, websocket_url
+from bench.common.logs import LogCapture, setup_logging
+from bench.common.proc import child_pid, process_cpu, thread_cpu, udp_errors
+from bench.common.processes import ChildProcess, commands, emit
+from bench.common.report import Machine, fmt, head, load_average, publish, table_head, warnings_section
+from bench.common.stats import median, percentile_or_none, slope
+from tests.simulator import CameraSpec
+from tests.webrtc_client import WebRtcClient
 
 SCRIPT = Path(__file__).resolve()
-PROJECT_DIR = SCRIPT.parent.parent
-if str(PROJECT_DIR) not in sys.path:
-    # Run as a script: our `custom_components` must win over the empty one pytest-homeassistant ships.
-    sys.path.insert(0, str(PROJECT_DIR))
-
-import aiohttp  # noqa: E402
-import aioice.ice  # noqa: E402
-
-from bench.common import (  # noqa: E402
-    LogCapture,
-    fmt,
-    home_assistant,
-    load_average,
-    now_iso,
-    quiet_startup_logging,
-    versions,
-    write_report,
-)
-from bench.remux import CACHE_DIR, paced_source  # noqa: E402
-from tests.browser_harness import percentile  # noqa: E402
-from tests.simulator import CameraSimulator, CameraSpec  # noqa: E402
-from tests.webrtc_client import WebRtcClient  # noqa: E402
 
 # -- what is measured, and against what ----------------------------------------------------------------------------
 
@@ -156,41 +146,17 @@ def camera_file(width: int, height: int) -> Path:
     and WebRTC cannot carry them), CBR-like 4 Mbit/s, a keyframe every KEYFRAME_INTERVAL_S, in-band parameter sets,
     no audio, MPEG-TS."""
     gop = round(CAMERA_FPS * KEYFRAME_INTERVAL_S)
-    path = CACHE_DIR / (
-        f"h264-{width}x{height}p{CAMERA_FPS}-{CAMERA_BITRATE_KBIT}k-gop{gop}-nobframes-video-{FILE_SECONDS}s.ts"
-    )
-    if path.exists():
-        return path
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
     rate = f"{CAMERA_BITRATE_KBIT}k"
-    tmp = path.with_suffix(".tmp.ts")
-    command = [
-        *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"),
-        *("-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={CAMERA_FPS}", "-t", str(FILE_SECONDS)),
-        *("-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-bf", "0", "-sc_threshold", "0"),
-        *("-pix_fmt", "yuv420p", "-g", str(gop), "-keyint_min", str(gop)),
-        *("-b:v", rate, "-maxrate", rate, "-bufsize", rate),
-        *("-an", "-f", "mpegts", str(tmp)),
-    ]
-    print(f"Generating {path.name} (once; cached) ...", flush=True)
-    started = time.monotonic()
-    subprocess.run(command, check=True)
-    tmp.replace(path)  # atomic: an interrupted generation leaves no half file in the cache
-    print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
-    return path
-
-
-def _child_pid(name: str) -> int | None:
-    """A child process of ours with this command name (the ffmpeg that serves the camera file)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            stat = (entry / "stat").read_text()
-            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-            if comm == name and int(stat[stat.rindex(")") + 2 :].split()[1]) == os.getpid():
-                return int(entry.name)
-    return None
+    return encoded_file(
+        f"h264-{width}x{height}p{CAMERA_FPS}-{CAMERA_BITRATE_KBIT}k-gop{gop}-nobframes-video-{FILE_SECONDS}s.ts",
+        [
+            *("-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={CAMERA_FPS}", "-t", str(FILE_SECONDS)),
+            *("-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-bf", "0", "-sc_threshold", "0"),
+            *("-pix_fmt", "yuv420p", "-g", str(gop), "-keyint_min", str(gop)),
+            *("-b:v", rate, "-maxrate", rate, "-bufsize", rate),
+            *("-an", "-f", "mpegts"),
+        ],
+    )
 
 
 # -- client side: the viewers, in a child process ---------------------------------------------------------------------
@@ -335,17 +301,6 @@ class Viewer:
             await self._ws.close()
 
 
-def _emit(event: dict[str, Any]) -> None:
-    sys.stdout.write(CLIENT_MARKER + json.dumps(event, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
-
-
-async def _stdin_reader() -> asyncio.StreamReader:
-    reader = asyncio.StreamReader(limit=2**20)
-    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    return reader
-
-
 async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None) -> None:
     """The viewers' process: JSON commands on stdin, one JSON event per command on stdout."""
     use_loopback_ice()
@@ -355,13 +310,11 @@ async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None) -> None:
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = rcvbuf  # what aioice asks for every socket it binds
     install_client_hooks()
     token = os.environ[TOKEN_ENV]
-    reader = await _stdin_reader()
     viewers: list[Viewer] = []
     cpu_start = 0.0
     async with aiohttp.ClientSession() as http:
-        _emit({"event": "ready"})
-        while line := await reader.readline():
-            command = json.loads(line)
+        emit(CLIENT_MARKER, {"event": "ready"})
+        async for command in commands():
             name = command["cmd"]
             if name == "viewers":
                 errors: list[str] = []
@@ -381,16 +334,17 @@ async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None) -> None:
                 for viewer in added:
                     if await viewer.wait_for_first_frame(CONNECT_TIMEOUT_S) is None:
                         errors.append("a viewer received no frame")
-                _emit({"event": "viewers", "count": len(viewers), "errors": errors})
+                emit(CLIENT_MARKER, {"event": "viewers", "count": len(viewers), "errors": errors})
             elif name == "record":
                 if command["on"]:
                     for viewer in viewers:
                         viewer.log.start()
                     cpu_start = time.process_time()
-                    _emit({"event": "recording"})
+                    emit(CLIENT_MARKER, {"event": "recording"})
                 else:
                     cpu = time.process_time() - cpu_start
-                    _emit(
+                    emit(
+                        CLIENT_MARKER,
                         {
                             "event": "recorded",
                             "cpu_s": cpu,
@@ -398,7 +352,7 @@ async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None) -> None:
                                 viewer.log.stop(viewer.client.session_id if viewer.client else None)
                                 for viewer in viewers
                             ],
-                        }
+                        },
                     )
             elif name == "offers":
                 answers: list[float] = []
@@ -418,99 +372,48 @@ async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None) -> None:
                     finally:
                         await viewer.close()
                     await asyncio.sleep(0.2)  # the session's teardown is not the next offer's load
-                _emit({"event": "offers", "answer_s": answers, "first_frame_s": first_frames, "errors": errors})
-            elif name == "quit":
-                break
+                emit(
+                    CLIENT_MARKER,
+                    {"event": "offers", "answer_s": answers, "first_frame_s": first_frames, "errors": errors},
+                )
         for viewer in viewers:
             await viewer.close()
-
-
-class ClientProcess:
-    """The viewers' child process, driven over its stdin/stdout."""
-
-    def __init__(self) -> None:
-        self._process: asyncio.subprocess.Process | None = None
-        self._stderr: IO[bytes] | None = None
-
-    async def start(self, ws_url: str, token: str, entity_id: str, rcvbuf: int | None) -> None:
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop())
-        env = {**os.environ, TOKEN_ENV: token}
-        self._process = await asyncio.create_subprocess_exec(
-            *(sys.executable, str(SCRIPT), "--client", ws_url, "--entity", entity_id),
-            *(("--client-rcvbuf", str(rcvbuf)) if rcvbuf else ()),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-            limit=2**26,  # one `recorded` line holds every frame arrival of the window
-        )
-        await self._read("ready", 120.0)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    async def call(self, command: dict[str, Any], reply: str) -> dict[str, Any]:
-        assert self._process is not None
-        assert self._process.stdin is not None
-        self._process.stdin.write((json.dumps(command) + "\n").encode())
-        await self._process.stdin.drain()
-        return await self._read(reply, CLIENT_REPLY_TIMEOUT_S)
-
-    async def _read(self, wanted: str, timeout: float) -> dict[str, Any]:
-        assert self._process is not None
-        assert self._process.stdout is not None
-        async with asyncio.timeout(timeout):
-            while line := await self._process.stdout.readline():
-                text = line.decode(errors="replace")
-                if text.startswith(CLIENT_MARKER):
-                    event: dict[str, Any] = json.loads(text.removeprefix(CLIENT_MARKER))
-                    if event.get("event") == wanted:
-                        return event
-        raise RuntimeError(f"the client process ended ({await self._process.wait()}):\n{self.stderr_tail()}")
-
-    def stderr_tail(self, lines: int = 30) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        return "\n".join(self._stderr.read().decode(errors="replace").splitlines()[-lines:])
-
-    async def stop(self) -> None:
-        if self._process is not None and self._process.returncode is None:
-            assert self._process.stdin is not None
-            with contextlib.suppress(ConnectionError):
-                self._process.stdin.write(b'{"cmd": "quit"}\n')
-                await self._process.stdin.drain()
-            try:
-                async with asyncio.timeout(20):
-                    await self._process.wait()
-            except TimeoutError:
-                self._process.terminate()
-                await self._process.wait()
-        if self._stderr is not None:
-            self._stderr.close()
 
 
 class ClientPool:
     """`processes` viewer processes; a viewer count is spread over them evenly (offers go to the first)."""
 
     def __init__(self, processes: int) -> None:
-        self.processes = [ClientProcess() for _ in range(processes)]
-
-    @property
-    def pids(self) -> list[int]:
-        return [pid for process in self.processes if (pid := process.pid) is not None]
+        self.size = processes
+        self.processes: list[ChildProcess] = []
 
     async def start(self, ws_url: str, token: str, entity_id: str, rcvbuf: int | None) -> None:
-        await asyncio.gather(*(process.start(ws_url, token, entity_id, rcvbuf) for process in self.processes))
+        args = [str(SCRIPT), "--client", ws_url, "--entity", entity_id]
+        args += ["--client-rcvbuf", str(rcvbuf)] if rcvbuf else []
+        env = {**os.environ, TOKEN_ENV: token}
+        launched = await asyncio.gather(
+            *(
+                ChildProcess.launch(
+                    f"viewer process {index + 1}", args, marker=CLIENT_MARKER, ready_timeout=120.0, env=env
+                )
+                for index in range(self.size)
+            )
+        )
+        self.processes = [process for process, _ in launched]
+
+    async def _call(self, requests: Sequence[dict[str, Any]], reply: str) -> list[dict[str, Any]]:
+        """`requests[i]` to process i, all at once; their replies."""
+        return await asyncio.gather(
+            *(
+                process.request(request, reply, CLIENT_REPLY_TIMEOUT_S)
+                for process, request in zip(self.processes, requests, strict=False)
+            )
+        )
 
     async def set_viewers(self, count: int) -> dict[str, Any]:
-        share, extra = divmod(count, len(self.processes))
-        replies = await asyncio.gather(
-            *(
-                process.call({"cmd": "viewers", "count": share + (index < extra)}, "viewers")
-                for index, process in enumerate(self.processes)
-            )
+        share, extra = divmod(count, self.size)
+        replies = await self._call(
+            [{"cmd": "viewers", "count": share + (index < extra)} for index in range(self.size)], "viewers"
         )
         return {
             "count": sum(reply["count"] for reply in replies),
@@ -518,15 +421,10 @@ class ClientPool:
         }
 
     async def offers(self, count: int) -> dict[str, Any]:
-        return await self.processes[0].call({"cmd": "offers", "count": count}, "offers")
+        return (await self._call([{"cmd": "offers", "count": count}], "offers"))[0]
 
     async def record(self, on: bool) -> dict[str, Any]:
-        replies = await asyncio.gather(
-            *(
-                process.call({"cmd": "record", "on": on}, "recorded" if not on else "recording")
-                for process in self.processes
-            )
-        )
+        replies = await self._call([{"cmd": "record", "on": on}] * self.size, "recording" if on else "recorded")
         if on:
             return {}
         return {
@@ -535,7 +433,7 @@ class ClientPool:
         }
 
     async def stop(self) -> None:
-        await asyncio.gather(*(process.stop() for process in self.processes))
+        await asyncio.gather(*(process.close(timeout=20.0) for process in self.processes))
 
 
 # -- server side: instrumentation of this process (the bench's own, monkeypatched) ------------------------------------
@@ -603,37 +501,6 @@ class ServerLog:
 
     def stop(self) -> None:
         self.recording = False
-
-
-def thread_cpu() -> dict[int, tuple[str, float]]:
-    """CPU seconds of every thread of this process: tid -> (name, seconds)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    threads: dict[int, tuple[str, float]] = {}
-    for entry in Path("/proc/self/task").iterdir():
-        with contextlib.suppress(OSError):
-            stat = (entry / "stat").read_text()
-            name = stat[stat.index("(") + 1 : stat.rindex(")")]
-            fields = stat[stat.rindex(")") + 2 :].split()
-            threads[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
-    return threads
-
-
-def udp_errors() -> tuple[int, int]:
-    """This network namespace's UDP receive- and send-buffer drops so far (the sandbox's loopback is ours alone)."""
-    lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Udp:")]
-    counters = dict(zip(lines[0][1:], map(int, lines[1][1:]), strict=True))
-    return counters["RcvbufErrors"], counters["SndbufErrors"]
-
-
-def process_cpu(pid: int | None) -> float | None:
-    """CPU seconds of another process (and its waited-for children), or None."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 class SilentStunServer(asyncio.DatagramProtocol):
@@ -776,7 +643,7 @@ class Bench:
         if config.source == "file":
             path = camera_file(config.width, config.height)
             async with paced_source(path, "packed", loop=True) as url:
-                self.camera_pid = _child_pid("ffmpeg")
+                self.camera_pid = child_pid("ffmpeg")
                 await self._with_home_assistant(f"-i {url}")
             return self.outcome
         spec = CameraSpec(
@@ -786,44 +653,24 @@ class Bench:
             bitrate=CAMERA_BITRATE_KBIT,
             keyframe_interval=KEYFRAME_INTERVAL_S,
         )
-        simulator = CameraSimulator({MOUNT: spec})
-        await simulator.async_start()
-        self.camera_pid = simulator._run.process.pid if simulator._run is not None else None
-        try:
-            await self._with_home_assistant(f"-rtsp_transport tcp -i {simulator.url(MOUNT)}")
-        finally:
-            await simulator.async_stop()
+        async with simulator({MOUNT: spec}) as camera:
+            self.camera_pid = camera._run.process.pid if camera._run is not None else None
+            await self._with_home_assistant(f"-rtsp_transport tcp -i {camera.url(MOUNT)}")
         return self.outcome
 
     async def _with_home_assistant(self, camera_input: str) -> None:
         """Home Assistant with the ffmpeg camera on `camera_input` (its `input:` option), then every phase."""
-        from homeassistant.auth.const import GROUP_ID_ADMIN
         from homeassistant.components import camera as camera_module
-        from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
-        from homeassistant.setup import async_setup_component
 
         from custom_components.stream import DATA_WEBRTC
         from custom_components.stream.const import CONF_WEBRTC_MAX_SESSIONS, DOMAIN, HLS_PROVIDER
 
         use_loopback_ice()
-        max_viewers = max(self.config.viewers)
-        async with home_assistant(stream_config={CONF_WEBRTC_MAX_SESSIONS: max_viewers + 4}) as hass:
-            for domain, conf in (
-                ("websocket_api", {}),
-                ("ffmpeg", {"ffmpeg": {}}),
-                (
-                    CAMERA_DOMAIN,
-                    {CAMERA_DOMAIN: [{"platform": "ffmpeg", "name": CAMERA_NAME, "input": camera_input}]},
-                ),
-            ):
-                if not await async_setup_component(hass, domain, conf):
-                    raise RuntimeError(f"{domain} did not set up")
-            await hass.async_block_till_done()
-            await hass.http.start()  # after every view is registered: the router freezes on start
-            camera = hass.data[CAMERA_DOMAIN].get_entity(f"camera.{CAMERA_NAME}")
-            assert camera is not None
-            user = await hass.auth.async_create_system_user("WebRTC bench", group_ids=[GROUP_ID_ADMIN])
-            token = hass.auth.async_create_access_token(await hass.auth.async_create_refresh_token(user))
+        stream_config = {CONF_WEBRTC_MAX_SESSIONS: max(self.config.viewers) + 4}
+        components = ffmpeg_camera(CAMERA_NAME, camera_input)
+        async with home_assistant(stream_config=stream_config, components=components, serve_http=True) as hass:
+            camera = camera_entity(hass, CAMERA_NAME)
+            token = await admin_token(hass, "WebRTC bench")
 
             # The stream stays open throughout (an HLS output held awake): the worker runs at 0 viewers too.
             self.stream = stream = await camera.async_create_stream()
@@ -838,9 +685,7 @@ class Bench:
             module: Any = camera_module
             get_ice_servers = module.async_get_ice_servers
             module.async_get_ice_servers = lambda hass: []
-            assert hass.config.api is not None
-            ws_url = f"http://127.0.0.1:{hass.config.api.port}/api/websocket"
-            await self.client.start(ws_url, token, camera.entity_id, self.config.client_rcvbuf)
+            await self.client.start(websocket_url(hass), token, camera.entity_id, self.config.client_rcvbuf)
             try:
                 await self._phases(hass, module, get_ice_servers)
             finally:
@@ -1060,33 +905,13 @@ def _short_path(path: str) -> str:
 # -- report -----------------------------------------------------------------------------------------------------------
 
 
-def _median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _pct(values: Sequence[float], fraction: float) -> float | None:
-    return percentile(values, fraction) if values else None
-
-
-def _slope(points: Sequence[tuple[float, float]]) -> float | None:
-    """Least-squares slope."""
-    if len(points) < 2:
-        return None
-    mean_x = statistics.fmean(x for x, _ in points)
-    mean_y = statistics.fmean(y for _, y in points)
-    denominator = sum((x - mean_x) ** 2 for x, _ in points)
-    if denominator == 0:
-        return None
-    return sum((x - mean_x) * (y - mean_y) for x, y in points) / denominator
-
-
 def _window_line(window: Window) -> str:
     latency = window.latency_ms
     return (
         f"run {window.run} {window.viewers:2d} viewers: sender CPU {window.cpu_pct:5.1f} % "
         f"(loop {window.loop_pct:.1f}, worker {window.worker_pct:.1f}), clients {window.client_pct:.1f} %, "
         f"camera {window.camera_fps:.1f} fps {fmt(window.camera_kbit, '.0f')} kbit/s, "
-        f"latency median {fmt(_median(latency), '.1f')} p95 {fmt(_pct(latency, 0.95), '.1f')} ms "
+        f"latency median {fmt(median(latency), '.1f')} p95 {fmt(percentile_or_none(latency, 0.95), '.1f')} ms "
         f"({len(latency)} frames), lost/RTX {window.lost}/{window.rtx}, "
         f"UDP drops {window.udp_drops[0]}/{window.udp_drops[1]}, load {window.load}"
         + (f" [{'; '.join(window.problems)}]" if window.problems else "")
@@ -1096,7 +921,8 @@ def _window_line(window: Window) -> str:
 def _offer_line(result: OfferResult) -> str:
     answers = result.answer_ms
     return (
-        f"offer->answer median {fmt(_median(answers), '.0f')} ms, p95 {fmt(_pct(answers, 0.95), '.0f')} ms, "
+        f"offer->answer median {fmt(median(answers), '.0f')} ms, "
+        f"p95 {fmt(percentile_or_none(answers, 0.95), '.0f')} ms, "
         f"max {fmt(max(answers) if answers else None, '.0f')} ms over {len(answers)}"
         + (f"; STUN requests received {result.stun_requests}" if result.stun_requests is not None else "")
         + (f"; errors: {'; '.join(result.errors)}" if result.errors else "")
@@ -1115,7 +941,7 @@ def summarize(config: Config, outcome: Outcome) -> tuple[str, str, str]:
     for window in outcome.windows:
         by_count.setdefault(window.viewers, []).append(window)
     verdicts: list[str] = []
-    lines = ["| figure | value | target | verdict |", "|---|---|---|---|"]
+    lines = table_head("| figure | value | target | verdict |")
     cpu_median = {count: statistics.median(w.cpu_pct for w in windows) for count, windows in by_count.items()}
     for count in sorted(by_count):
         windows = by_count[count]
@@ -1127,15 +953,15 @@ def summarize(config: Config, outcome: Outcome) -> tuple[str, str, str]:
             f"event loop {loop:.1f}, worker {worker:.1f} | | |"
         )
     fit = [(float(count), cpu) for count, cpu in cpu_median.items() if count >= 1]
-    slope = _slope(fit)
-    valid_cpu = all(not w.problems for w in outcome.windows) and slope is not None
-    ok = slope is not None and slope <= CPU_PER_VIEWER_TARGET
+    per_viewer = slope(fit)
+    valid_cpu = all(not w.problems for w in outcome.windows) and per_viewer is not None
+    ok = per_viewer is not None and per_viewer <= CPU_PER_VIEWER_TARGET
     verdict = _verdict(ok, valid_cpu)
     verdicts.append(verdict)
     counts = sorted(count for count in cpu_median if count >= 1)
     lines.append(
         f"| sender CPU per added viewer: % of a core (least squares over {', '.join(map(str, counts))} viewers) "
-        f"| {fmt(slope, '.2f')} | <= {CPU_PER_VIEWER_TARGET:g} | {verdict} |"
+        f"| {fmt(per_viewer, '.2f')} | <= {CPU_PER_VIEWER_TARGET:g} | {verdict} |"
     )
     if len(counts) >= 2:
         low, high = counts[0], counts[-1]
@@ -1154,15 +980,16 @@ def summarize(config: Config, outcome: Outcome) -> tuple[str, str, str]:
         ("one unreachable STUN server", outcome.stun, OFFER_STUN_TARGET_MS),
     ):
         answers = result.answer_ms
-        median = _median(answers)
+        answer = median(answers)
         valid = bool(answers) and not result.errors and (result.stun_requests is None or result.stun_requests > 0)
-        verdict = _verdict(median is not None and median <= target, valid)
+        verdict = _verdict(answer is not None and answer <= target, valid)
         verdicts.append(verdict)
         stun = f"; STUN requests received: {result.stun_requests}" if result.stun_requests is not None else ""
         lines.append(
-            f"| offer → answer, {label}: ms median (p95, max; n) | {fmt(median, '.0f')} "
-            f"({fmt(_pct(answers, 0.95), '.0f')}, {fmt(max(answers) if answers else None, '.0f')}; {len(answers)})"
-            f"{stun}; first frame after the answer median {fmt(_median(result.first_frame_ms), '.0f')} ms "
+            f"| offer → answer, {label}: ms median (p95, max; n) | {fmt(answer, '.0f')} "
+            f"({fmt(percentile_or_none(answers, 0.95), '.0f')}, {fmt(max(answers) if answers else None, '.0f')};"
+            f" {len(answers)})"
+            f"{stun}; first frame after the answer median {fmt(median(result.first_frame_ms), '.0f')} ms "
             f"| <= {target:g} (median) | {verdict} |"
         )
 
@@ -1172,7 +999,7 @@ def summarize(config: Config, outcome: Outcome) -> tuple[str, str, str]:
         windows = by_count[count]
         samples = [value for w in windows for value in w.latency_ms]
         sent = [value for w in windows for value in w.sent_ms]
-        p95 = _pct(samples, 0.95)
+        p95 = percentile_or_none(samples, 0.95)
         judged = count in LATENCY_JUDGED_AT
         valid = len(samples) >= config.min_latency_samples and all(not w.problems for w in windows)
         verdict = _verdict(p95 is not None and p95 <= LATENCY_P95_TARGET_MS, valid) if judged else ""
@@ -1180,8 +1007,8 @@ def summarize(config: Config, outcome: Outcome) -> tuple[str, str, str]:
             verdicts.append(verdict)
         lines.append(
             f"| added latency worker → client, {count} viewers: ms p95 (median, max; frames) | {fmt(p95, '.1f')} "
-            f"({fmt(_median(samples), '.1f')}, {fmt(max(samples) if samples else None, '.1f')}; {len(samples)}); "
-            f"worker → sent p95 {fmt(_pct(sent, 0.95), '.1f')} (median {fmt(_median(sent), '.1f')}) "
+            f"({fmt(median(samples), '.1f')}, {fmt(max(samples) if samples else None, '.1f')}; {len(samples)}); "
+            f"worker → sent p95 {fmt(percentile_or_none(sent, 0.95), '.1f')} (median {fmt(median(sent), '.1f')}) "
             f"| {f'p95 <= {LATENCY_P95_TARGET_MS:g}' if judged else ''} | {verdict} |"
         )
     overall = "INVALID" if "**INVALID**" in verdicts else "FAIL" if "**FAIL**" in verdicts else "PASS"
@@ -1194,7 +1021,7 @@ def summarize(config: Config, outcome: Outcome) -> tuple[str, str, str]:
         "| lost / RTX packets | UDP drops rcv / snd | dropped frames | latency median / p95 / max ms "
         "| worker → sent median / p95 ms | load average | problems |"
     )
-    rows = [header, "|" + "---|" * (header.count("|") - 1)]
+    rows = table_head(header)
     for w in outcome.windows:
         rows.append(
             f"| {w.viewers} | {w.run} | {w.cpu_pct:.1f} | {w.loop_pct:.1f} | {w.worker_pct:.1f} | {w.other_pct:.1f} "
@@ -1203,20 +1030,18 @@ def summarize(config: Config, outcome: Outcome) -> tuple[str, str, str]:
             f"| {fmt(None if w.frames_min_ratio is None else 100 * w.frames_min_ratio, '.0f')} % "
             f"| {fmt(w.packets_per_viewer_s, '.0f')} | {w.lost} / {w.rtx} | {w.udp_drops[0]} / {w.udp_drops[1]} "
             f"| {w.dropped} "
-            f"| {fmt(_median(w.latency_ms), '.1f')} / {fmt(_pct(w.latency_ms, 0.95), '.1f')} / "
+            f"| {fmt(median(w.latency_ms), '.1f')} / {fmt(percentile_or_none(w.latency_ms, 0.95), '.1f')} / "
             f"{fmt(max(w.latency_ms) if w.latency_ms else None, '.1f')} "
-            f"| {fmt(_median(w.sent_ms), '.1f')} / {fmt(_pct(w.sent_ms, 0.95), '.1f')} | {w.load} "
+            f"| {fmt(median(w.sent_ms), '.1f')} / {fmt(percentile_or_none(w.sent_ms, 0.95), '.1f')} | {w.load} "
             f"| {'; '.join(w.problems)} |"
         )
     return "\n".join(lines), "\n".join(rows), overall
 
 
-def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) -> tuple[str, str]:
+def report(config: Config, argv: Sequence[str], outcome: Outcome, *, machine: Machine) -> tuple[str, str]:
     table, windows, overall = summarize(config, outcome)
     lines = [
-        f"# WebRTC benchmark {now_iso()}",
-        "",
-        f"Command: `{shlex.join(['python', 'bench/webrtc.py', *argv])}`  ",
+        *head("WebRTC benchmark", "webrtc", argv),
         f"Camera: {config.describe_camera()}; Home Assistant's ffmpeg camera platform on it  ",
         "Viewers: aiortc client peers (tests/webrtc_client.py, websocket signalling like the frontend), "
         f"{config.viewers_per_process} per child process, no decoding (a frame counts as received at its last RTP "
@@ -1224,7 +1049,7 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) 
         f"Runs: {config.repeat} x {config.window_s:g} s windows per viewer count ({', '.join(map(str, config.viewers))}"
         f"), {config.settle_s:g} s settling first, counts ascending then descending; {config.offers} offers per ICE "
         "setting; one unmeasured warm-up  ",
-        f"Machine: {os.cpu_count()} CPUs, load average {load}; {versions()}",
+        machine.line(),
         "",
         "There is no WebRTC in Home Assistant's built-in `stream` to compare with: the figures are absolute.",
         "",
@@ -1246,17 +1071,11 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, load: str) 
     ]
     if outcome.profile:
         lines += ["", "## Where the CPU goes", "", outcome.profile]
-    if outcome.warnings:
-        lines += ["", "## Warnings", "", *(f"- {warning}" for warning in outcome.warnings)]
+    lines += warnings_section(outcome.warnings)
     return "\n".join(lines) + "\n", overall
 
 
 # -- command line ------------------------------------------------------------------------------------------------------
-
-
-def _size(text: str) -> tuple[int, int]:
-    width, _, height = text.partition("x")
-    return int(width), int(height)
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -1276,7 +1095,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         default="file",
         help="the camera: a pre-encoded 4 Mbit/s file served in real time (default), or the RTSP simulator",
     )
-    parser.add_argument("--size", default=DEFAULT_SIZE, help=f"camera WIDTHxHEIGHT (default {DEFAULT_SIZE})")
+    parser.add_argument(
+        "--size", type=parse_size, default=DEFAULT_SIZE, help=f"camera WIDTHxHEIGHT (default {DEFAULT_SIZE})"
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled window")
     parser.add_argument(
         "--client-rcvbuf",
@@ -1296,12 +1117,11 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = _parse(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s: %(message)s")
-    quiet_startup_logging()
+    setup_logging()
     if args.client:
         asyncio.run(client_main(args.client, args.entity, args.client_rcvbuf))
         return 0
-    width, height = _size(args.size)
+    width, height = args.size
     quick = args.quick
     config = Config(
         viewers=sorted({int(count) for count in args.viewers.split(",") if count}),
@@ -1318,14 +1138,10 @@ def main(argv: Sequence[str]) -> int:
         viewers_per_process=args.viewers_per_process,
         quick=quick,
     )
-    load_before = load_average()
+    machine = Machine()
     outcome = asyncio.run(Bench(config).run())
-    text, overall = report(config, argv, outcome, load=f"{load_before} before, {load_average()} after")
-    print()
-    print(text)
-    suffixes = [suffix for suffix, on in (("-quick", quick), ("-simulator", args.source == "simulator")) if on]
-    path = write_report("webrtc", suffixes, text)
-    print(f"Written to {path.relative_to(PROJECT_DIR)}")
+    text, overall = report(config, argv, outcome, machine=machine)
+    publish("webrtc", text, ("-quick", quick), ("-simulator", args.source == "simulator"))
     return 0 if overall == "PASS" else 1
 
 

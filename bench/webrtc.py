@@ -68,7 +68,7 @@ import statistics
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ if (_PROJECT := str(Path(__file__).resolve().parents[1])) not in sys.path:
 import aiohttp
 import aioice.ice
 
-from bench.common.cameras import encoded_file, paced_source, parse_size, simulator
+from bench.common.cameras import encoded_file, paced_source, parse_size, simulator, wait_until_serving
 from bench.common.hass import admin_token, camera_entity, ffmpeg_camera, home_assistant, websocket_url
 from bench.common.logs import LogCapture, setup_logging
 from bench.common.proc import child_pid, process_cpu, thread_cpu, udp_errors
@@ -626,6 +626,15 @@ class Outcome:
     camera_note: str = ""
 
 
+async def _probed(provider: Any) -> None:
+    """Until our WebRTC provider's codec probes are done."""
+    for _ in range(round(SOURCE_TIMEOUT_S / 0.1)):
+        if not provider._learner.learning:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"our codec probe still runs after {SOURCE_TIMEOUT_S:g} s")
+
+
 class Bench:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -635,7 +644,7 @@ class Bench:
         self.logs = LogCapture()
         self.stream: Any = None
         self.provider: Any = None
-        self.camera_pid: int | None = None
+        self.camera_pid: Callable[[], int | None] = lambda: None  # the camera's process now
         self.current_viewers = 0
 
     async def run(self) -> Outcome:
@@ -643,8 +652,9 @@ class Bench:
         if config.source == "file":
             path = camera_file(config.width, config.height)
             async with paced_source(path, "packed", loop=True) as url:
-                self.camera_pid = child_pid("ffmpeg")
-                await self._with_home_assistant(f"-i {url}")
+                # A new ffmpeg serves each client (the codec probe's, then the stream's): the latest one is ours.
+                self.camera_pid = lambda: child_pid("ffmpeg")
+                await self._with_home_assistant(f"-i {url}", serving=lambda: wait_until_serving(url))
             return self.outcome
         spec = CameraSpec(
             width=config.width,
@@ -654,12 +664,16 @@ class Bench:
             keyframe_interval=KEYFRAME_INTERVAL_S,
         )
         async with simulator({MOUNT: spec}) as camera:
-            self.camera_pid = camera._run.process.pid if camera._run is not None else None
+            pid = camera._run.process.pid if camera._run is not None else None
+            self.camera_pid = lambda: pid
             await self._with_home_assistant(f"-rtsp_transport tcp -i {camera.url(MOUNT)}")
         return self.outcome
 
-    async def _with_home_assistant(self, camera_input: str) -> None:
-        """Home Assistant with the ffmpeg camera on `camera_input` (its `input:` option), then every phase."""
+    async def _with_home_assistant(
+        self, camera_input: str, serving: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Home Assistant with the ffmpeg camera on `camera_input` (its `input:` option), then every phase. `serving`
+        waits until the camera serves a new client."""
         from homeassistant.components import camera as camera_module
 
         from custom_components.stream import DATA_WEBRTC
@@ -673,6 +687,11 @@ class Bench:
             token = await admin_token(hass, "WebRTC bench")
 
             # The stream stays open throughout (an HLS output held awake): the worker runs at 0 viewers too.
+            # Our codec probe opens the camera first, when it registers: the stream opens once it is done and the
+            # camera serves again (a file's ffmpeg serves one client at a time), so that its first open succeeds.
+            await _probed(hass.data[DOMAIN][DATA_WEBRTC])
+            if serving is not None:
+                await serving()
             self.stream = stream = await camera.async_create_stream()
             stream.add_provider(HLS_PROVIDER).idle_timer.hold()
             await stream.start()
@@ -764,13 +783,14 @@ class Bench:
         packets_start = stream._stats.packets
         bytes_start = self.log.worker_bytes
         threads_start = thread_cpu()
-        camera_start = process_cpu(self.camera_pid)
+        camera_pid = self.camera_pid()
+        camera_start = process_cpu(camera_pid)
         udp_start = udp_errors()
         cpu_start, wall_start = time.process_time(), time.monotonic()
         await asyncio.sleep(self.config.window_s)
         cpu_end, wall_end = time.process_time(), time.monotonic()
         threads_end = thread_cpu()
-        camera_end = process_cpu(self.camera_pid)
+        camera_end = process_cpu(camera_pid)
         udp_end = udp_errors()
         packets = stream._stats.packets - packets_start
         video_bytes = self.log.worker_bytes - bytes_start

@@ -2,7 +2,8 @@
 
 - `simulator`: the RTSP camera simulator (tests/simulator) running for a block.
 - `encoded_file`: a test file encoded once with the ffmpeg CLI and cached in bench/.cache.
-- `paced_source`: a file served in real time by `ffmpeg -re` over loopback TCP, as a camera would send it.
+- `paced_source`: a file served in real time by `ffmpeg -re` over loopback TCP to every client, as by a camera;
+  `wait_until_serving` waits for its next client.
 - `CameraViewer`: a background RTSP viewer that keeps a camera's encoder running and counts the frames it delivers.
 - `parse_size`: a camera size on the command line.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import subprocess
 import time
@@ -62,29 +64,64 @@ def encoded_file(name: str, ffmpeg_args: Sequence[str]) -> Path:
 async def paced_source(path: Path, audio_pes: str, *, loop: bool = False) -> AsyncIterator[str]:
     """A `tcp://` URL where `ffmpeg -re` serves `path` in real time, like a camera; its CPU is not ours to count.
     `audio_pes` "frame" keeps one ADTS frame per PES, as the file has it. With `loop` the file starts over at its
-    end, timestamps running on (until the context exits)."""
+    end, timestamps running on (until the context exits).
+
+    A listening ffmpeg serves one client and exits; another one is started then, so that every client is served, as
+    by a camera (Home Assistant's codec probe opens a camera before its stream does)."""
     port = free_port()
-    pes = ("-pes_payload_size", "0") if audio_pes == "frame" else ()
-    server = await asyncio.create_subprocess_exec(
+    command = [
         *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"),
         *(("-stream_loop", "-1") if loop else ()),
         *("-i", str(path)),
-        *("-map", "0", "-c", "copy", *pes, "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"),
-    )
+        *("-map", "0", "-c", "copy"),
+        *(("-pes_payload_size", "0") if audio_pes == "frame" else ()),
+        *("-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"),
+    ]
+    servers: list[asyncio.subprocess.Process] = []
+
+    async def serve_next_clients() -> None:
+        while True:
+            await servers[-1].wait()
+            await _listening_server(command, port, servers)
+
+    serving: asyncio.Task[None] | None = None
     try:
-        for _ in range(500):
-            if tcp_listening(port):
-                break
-            if server.returncode is not None:
-                raise RuntimeError(f"ffmpeg exited ({server.returncode}) before listening")
-            await asyncio.sleep(0.02)
-        else:
-            raise RuntimeError(f"ffmpeg is not listening on port {port}")
+        await _listening_server(command, port, servers)
+        serving = asyncio.create_task(serve_next_clients())
         yield f"tcp://127.0.0.1:{port}"
     finally:
-        if server.returncode is None:
-            server.terminate()
-        await server.wait()
+        if serving is not None:
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                await serving
+        for server in servers:
+            if server.returncode is None:
+                server.terminate()
+            await server.wait()
+
+
+async def wait_until_serving(url: str, timeout_s: float = 10.0) -> None:
+    """Until a `paced_source` URL listens for its next client."""
+    port = int(url.rsplit(":", 1)[1])
+    for _ in range(round(timeout_s / 0.02)):
+        if tcp_listening(port):
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"nothing listens on {url} after {timeout_s:g} s")
+
+
+async def _listening_server(command: Sequence[str], port: int, servers: list[asyncio.subprocess.Process]) -> None:
+    """Start `command` (added to `servers`) and wait until it listens on `port` (the socket table is read: a probe
+    connection would use up its only accept)."""
+    server = await asyncio.create_subprocess_exec(*command)
+    servers.append(server)
+    for _ in range(500):
+        if tcp_listening(port):
+            return
+        if server.returncode is not None:
+            raise RuntimeError(f"ffmpeg exited ({server.returncode}) before listening")
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"ffmpeg is not listening on port {port}")
 
 
 @dataclass(slots=True)

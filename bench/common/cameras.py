@@ -67,7 +67,7 @@ async def paced_source(path: Path, audio_pes: str, *, loop: bool = False) -> Asy
     end, timestamps running on (until the context exits).
 
     A listening ffmpeg serves one client and exits; another one is started then, so that every client is served, as
-    by a camera (Home Assistant's codec probe opens a camera before its stream does)."""
+    by a camera (our integration's codec probe opens a camera before its stream does)."""
     port = free_port()
     command = [
         *("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"),

@@ -13,6 +13,7 @@ NAL_IDR = 5
 NAL_SPS = 7
 NAL_PPS = 8
 NAL_AUD = 9
+MAX_BIT_DEPTH = 14  # bit_depth_minus8 is 0-6 (and avcC keeps 3 bits of it)
 
 # Profiles whose SPS carries chroma format and bit depth (and whose avcC gets the extension fields).
 _HIGH_PROFILES = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135})
@@ -54,6 +55,8 @@ def parse_sps(sps: bytes) -> H264Sps:
     chroma_format_idc, separate_planes, depth_luma, depth_chroma = 1, False, 8, 8
     if profile_idc in _HIGH_PROFILES:
         chroma_format_idc = reader.ue()
+        if chroma_format_idc > 3:
+            raise ValueError(f"Invalid chroma_format_idc {chroma_format_idc} in H.264 SPS")
         if chroma_format_idc == 3:
             separate_planes = reader.flag()
         depth_luma = reader.ue() + 8
@@ -87,6 +90,8 @@ def parse_sps(sps: bytes) -> H264Sps:
     sub_width, sub_height = _SUB_SIZES[0 if separate_planes else chroma_format_idc]
     width = width_mbs * 16 - sub_width * (crop_left + crop_right)
     height = (2 - frame_mbs_only) * (height_map_units * 16 - sub_height * (crop_top + crop_bottom))
+    if width <= 0 or height <= 0 or max(depth_luma, depth_chroma) > MAX_BIT_DEPTH:
+        raise ValueError(f"Invalid picture {width}x{height} with {depth_luma}/{depth_chroma} bits in H.264 SPS")
     return H264Sps(profile_idc, constraint_flags, level_idc, chroma_format_idc, depth_luma, depth_chroma, width, height)
 
 

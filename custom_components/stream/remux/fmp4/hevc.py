@@ -15,6 +15,7 @@ NAL_VPS = 32
 NAL_SPS = 33
 NAL_PPS = 34
 NAL_AUD = 35
+MAX_BIT_DEPTH = 15  # the 3 bits hvcC has for bit_depth - 8 (the standard allows 16 at most)
 
 _SUB_SIZES = {0: (1, 1), 1: (2, 2), 2: (2, 1), 3: (1, 1)}  # ChromaArrayType -> (SubWidthC, SubHeightC)
 
@@ -78,6 +79,8 @@ def parse_sps(sps: bytes) -> HevcSps:
         reader.skip((88 if profile_present else 0) + (8 if level_present else 0))
     reader.ue()  # sps_seq_parameter_set_id
     chroma_format_idc = reader.ue()
+    if chroma_format_idc > 3:
+        raise ValueError(f"Invalid chroma_format_idc {chroma_format_idc} in HEVC SPS")
     separate_planes = reader.flag() if chroma_format_idc == 3 else False
     width, height = reader.ue(), reader.ue()
     if reader.flag():  # conformance_window_flag
@@ -86,6 +89,8 @@ def parse_sps(sps: bytes) -> HevcSps:
         width -= sub_width * (left + right)
         height -= sub_height * (top + bottom)
     depth_luma, depth_chroma = reader.ue() + 8, reader.ue() + 8
+    if width <= 0 or height <= 0 or max(depth_luma, depth_chroma) > MAX_BIT_DEPTH:
+        raise ValueError(f"Invalid picture {width}x{height} with {depth_luma}/{depth_chroma} bits in HEVC SPS")
     return HevcSps(
         profile_tier_level,
         max_sub_layers,

@@ -36,7 +36,8 @@ def split_annexb(data: bytes) -> list[bytes]:
 
 
 def split_length_prefixed(data: bytes, length_size: int = 4) -> list[bytes]:
-    """The NAL units of an AVCC/HVCC sample, each preceded by a big-endian length of `length_size` bytes."""
+    """The NAL units of an AVCC/HVCC sample, each preceded by a big-endian length of `length_size` bytes; raises
+    ValueError when a length runs past the end of the sample."""
     units: list[bytes] = []
     position = 0
     size = len(data)
@@ -45,7 +46,8 @@ def split_length_prefixed(data: bytes, length_size: int = 4) -> list[bytes]:
         position += length_size
         if length > size - position:
             raise ValueError(f"NAL unit length {length} exceeds the {size - position} bytes left in the sample")
-        units.append(data[position : position + length])
+        if length:  # a zero length carries no NAL unit (damage, or padding): nothing to keep
+            units.append(data[position : position + length])
         position += length
     return units
 

@@ -1,0 +1,13 @@
+"""Fixtures shared by the unit tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from .fuzz_support import RealStream, real_streams
+
+
+@pytest.fixture(scope="session")
+def real_samples(tmp_path_factory: pytest.TempPathFactory) -> list[RealStream]:
+    """Tiny real H.264/HEVC streams (MP4 and MPEG-TS, with AAC) whose packets the fuzz tests damage."""
+    return real_streams(tmp_path_factory.mktemp("fuzz"))

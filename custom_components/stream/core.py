@@ -36,6 +36,7 @@ from .remux.media import MediaBuffer, Part, SegmentHeader
 from .remux.segmenter import StreamTimeline
 from .settings import StreamSettings
 from .source.backoff import Backoff
+from .source.damage import DamageLog
 from .source.description import SourceInfo
 from .source.options import source_open_options
 from .source.run import WorkerRun, WorkerStats
@@ -95,6 +96,7 @@ class Stream:
         self._buffer = MediaBuffer(MAX_SEGMENTS)
         self._timeline = StreamTimeline()
         self._stats = WorkerStats()
+        self._damage = DamageLog(self._logger)
         self._diagnostics = Diagnostics()
         self._backoff = Backoff()
         self._keyframe_converter = KeyframeConverter(hass)
@@ -316,6 +318,7 @@ class Stream:
             quit=run_quit,
             stats=self._stats,
             live=self.live,
+            damage=self._damage,
         )
         try:
             run_worker(run)

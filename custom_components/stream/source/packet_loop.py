@@ -13,16 +13,25 @@ attribute reads and calls: everything here runs for every packet.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Buffer, Iterator
 from typing import TYPE_CHECKING, cast
 
 from ..const import AUDIO_CODECS, PACKETS_TO_WAIT_FOR_AUDIO
 from ..exceptions import StreamEndedError, StreamWorkerError
 from ..remux.segmenter import Segmenter
 from ..settings import non_ll_hls_settings
-from .run import WorkerRun
+from .run import LiveSink, WorkerRun
 from .timestamps import TimestampValidator, Verdict
-from .tracks import AAC_FRAME_SAMPLES, NO_CLOCK, TrackClock, adts_frame_ticks, describe_tracks, track_clock, video_track
+from .tracks import (
+    AAC_FRAME_SAMPLES,
+    NO_CLOCK,
+    VIDEO_CODECS,
+    TrackClock,
+    adts_frame_ticks,
+    describe_tracks,
+    track_clock,
+    video_track,
+)
 
 if TYPE_CHECKING:
     import av
@@ -37,6 +46,13 @@ _LOGGER = logging.getLogger(__name__)
 
 # A packet held until the writer exists: (is_video, dts, pts, keyframe, data).
 type HeldPacket = tuple[bool, int, int, bool, bytes]
+
+# Seconds a packet's pts may be away from its dts; further is damage, repaired by presenting it at its dts.
+MAX_PTS_OFFSET = 10
+
+# First keyframes in a row with unreadable parameter sets before a run gives up (a garbage keyframe is skipped; a
+# source that never sends readable ones cannot be remuxed).
+UNREADABLE_KEYFRAMES = 5
 
 
 class PacketLoop:
@@ -67,8 +83,10 @@ class PacketLoop:
         self._last_audio_dts: int | None = None
         self._carry_audio = False  # writer.has_audio, once there is a writer
         self._started = False
+        self._unreadable_keyframes = 0  # first keyframes in a row whose parameter sets could not be read
         self._on_packet = self._stats.rates.on_packet
         self._live = run.live
+        self._damage = run.damage
         self._start_run()
 
     def _carried_audio(self) -> AvStream | None:
@@ -150,13 +168,15 @@ class PacketLoop:
         assert raw_dts is not None
         clock = self._video_clock if is_video else self._audio_clock
         dts, pts = _ticks(clock, raw_dts, packet.pts)
+        if pts != dts and abs(pts - dts) > MAX_PTS_OFFSET * clock.timescale:
+            pts = self._absurd_pts(is_video, dts, pts)
         keyframe = packet.is_keyframe if is_video else True
         self._on_packet(is_video, dts, clock.timescale, packet.size, keyframe)
         data = self._fan_out(packet, is_video, keyframe, pts)
         if self._writer is None:
             self._hold((is_video, dts, pts, keyframe, data))
-        else:
-            self._mux(packet, is_video, dts, pts, keyframe, data)
+            return
+        self._mux(packet, is_video, dts, pts, keyframe, data)
 
     # -- the steps ----------------------------------------------------------------------------------------------------
 
@@ -165,7 +185,7 @@ class PacketLoop:
         live = self._live
         if live is not None and live.active and packet.pts is not None:
             to_ticks = self._audio_clock.to_ticks
-            live.audio(packet.pts if to_ticks is None else to_ticks(packet.pts), bytes(packet))
+            self._live_audio(packet.pts if to_ticks is None else to_ticks(packet.pts), bytes(packet))
 
     def _decode_time(self, packet: av.Packet[AvStream], is_video: bool) -> int | None:
         raw_dts = packet.dts
@@ -181,6 +201,12 @@ class PacketLoop:
         if raw_dts is not None:
             self._last_audio_dts = raw_dts
         return raw_dts
+
+    def _absurd_pts(self, is_video: bool, dts: int, pts: int) -> int:
+        """A presentation time far from the decode time is damage (no reorder delay is that long): shown at its
+        decode time instead, as fMP4 could not even store the offset."""
+        self._damage.report("video pts" if is_video else "audio pts", ValueError(f"pts {pts} is far from dts {dts}"))
+        return dts
 
     def _accept(self, is_video: bool, raw_dts: int | None) -> bool:
         """False for a packet to drop; at a timestamp jump the stream starts a new timeline (a discontinuity)."""
@@ -209,14 +235,24 @@ class PacketLoop:
         if not is_video:
             data = bytes(packet)
             if live is not None and live.active:
-                live.audio(pts, data)
+                self._live_audio(pts, data)
             return data
         data = bytes(packet) if keyframe or self._writer is None else b""
         if keyframe:
             self._run.on_keyframe(self._codec, self._video.codec_context.extradata, data)
         if live is not None and (live.wants_video or keyframe):
-            live.video(pts, keyframe, data or bytes(packet))
+            try:  # the live feed parses the camera's bytes: a damaged sample is lost to live viewers only
+                live.video(pts, keyframe, data or bytes(packet))
+            except Exception as err:  # whatever a bad sample raises there, the run goes on
+                self._damage.report("live video", err)
         return data
+
+    def _live_audio(self, pts: int, data: bytes) -> None:
+        """Audio for live viewers (passed through or transcoded): a frame the decoder rejects is dropped."""
+        try:
+            cast("LiveSink", self._live).audio(pts, data)
+        except Exception as err:  # a decoder error drops that frame, never the run
+            self._damage.report("live audio", err)
 
     def _hold(self, held: HeldPacket) -> None:
         """Keep packets from the first keyframe on until the writer can be made, then mux them all."""
@@ -233,33 +269,44 @@ class PacketLoop:
             self._start_muxing()
 
     def _start_muxing(self) -> None:
-        writer = self._writer = self._make_writer()
-        segmenter = self._segmenter = self._new_segmenter(writer)
+        writer = self._make_writer()
+        if writer is None:  # the held keyframe's parameter sets were unreadable: start again at the next keyframe
+            self._preroll.clear()
+            return
+        self._writer = writer
+        self._segmenter = self._new_segmenter(writer)
         self._carry_audio = writer.has_audio
         for is_video, dts, pts, keyframe, data in self._preroll:
-            if is_video:
-                segmenter.add_video(dts, pts, keyframe, writer.video_sample_data(data))
-            elif writer.has_audio:
-                segmenter.add_audio(dts, writer.audio_sample_data(data))
+            self._mux(data, is_video, dts, pts, keyframe, data)
         self._preroll.clear()
 
-    def _mux(
-        self, packet: av.Packet[AvStream], is_video: bool, dts: int, pts: int, keyframe: bool, data: bytes
-    ) -> None:
+    def _mux(self, packet: Buffer, is_video: bool, dts: int, pts: int, keyframe: bool, data: bytes) -> None:
         writer = cast("Fmp4Writer", self._writer)
         segmenter = cast("Segmenter", self._segmenter)
+        # A malformed sample (a NAL length past its end) is dropped: it never ends the run.
         if is_video:
-            segmenter.add_video(dts, pts, keyframe, writer.video_sample_data(packet))
+            try:
+                sample = writer.video_sample_data(packet)
+            except ValueError as err:
+                self._damage.report("fMP4 video", err)
+                return
+            segmenter.add_video(dts, pts, keyframe, sample)
         elif self._carry_audio:
-            segmenter.add_audio(dts, writer.audio_sample_data(data))
+            try:
+                audio = writer.audio_sample_data(data)
+            except ValueError as err:
+                self._damage.report("fMP4 audio", err)
+                return
+            segmenter.add_audio(dts, audio)
         if not self._started and segmenter.started:
             self._started = True
             self._run.on_started()
 
     # -- the remux stage's objects ------------------------------------------------------------------------------------
 
-    def _make_writer(self) -> Fmp4Writer:
-        """The fMP4 writer for this run's tracks, from the first keyframe (and first audio frame) held."""
+    def _make_writer(self) -> Fmp4Writer | None:
+        """The fMP4 writer for this run's tracks, from the first keyframe (and first audio frame) held; None when
+        that keyframe's parameter sets are unreadable, up to `UNREADABLE_KEYFRAMES` times in a row (damage)."""
         from ..remux.fmp4.writer import Fmp4Writer, make_video_track
 
         ctx = self._video.codec_context
@@ -273,7 +320,11 @@ class PacketLoop:
                 first_keyframe=self._preroll[0][4],
             )
         except ValueError as err:
-            raise StreamWorkerError(f"Cannot remux video: {err}") from None
+            self._unreadable_keyframes += 1
+            if self._codec not in VIDEO_CODECS or self._unreadable_keyframes >= UNREADABLE_KEYFRAMES:
+                raise StreamWorkerError(f"Cannot remux video: {err}") from None
+            self._damage.report("keyframe parameter sets", err)
+            return None
         writer = Fmp4Writer(track, self._audio_track())
         self._stats.width, self._stats.height = track.width, track.height
         return writer

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from .damage import DamageLog
 from .rates import MediaRateMeter
 
 if TYPE_CHECKING:
@@ -67,3 +68,4 @@ class WorkerRun:
     quit: threading.Event
     stats: WorkerStats = field(default_factory=WorkerStats)
     live: LiveSink | None = None  # frames for live (WebRTC) viewers, straight from the demuxer
+    damage: DamageLog = field(default_factory=DamageLog)  # dropped damaged packets, logged once a minute per kind

@@ -20,6 +20,7 @@ _LOGGER = logging.getLogger(__name__)
 OPUS_CLOCK_RATE = 48000
 OPUS_BITRATE = 32000  # speech and ambience from a camera microphone: plenty, and small next to the video
 MAX_AUDIO_DRIFT = OPUS_CLOCK_RATE // 10  # counted samples may run this far from the camera's timestamps
+MAX_BAD_PACKETS = 50  # audio packets in a row that do not decode before live audio stops for the run (~1 s)
 
 
 class OpusTranscoder:
@@ -45,13 +46,14 @@ class OpusTranscoder:
         )
         self._next_pts: int | None = None
         self._failed = False
+        self._errors = 0  # packets in a row that did not transcode
 
     def transcode(self, pts_seconds: float, data: bytes) -> list[LiveAudioFrame]:
         """Opus packets for one camera audio packet (none while the encoder fills its first frame)."""
         import av
 
-        if self._failed:
-            return []
+        if self._failed or not data:
+            return []  # an empty packet would flush the decoder, which then takes no more
         try:
             frames: list[LiveAudioFrame] = []
             for decoded in self._decoder.decode(av.Packet(data)):
@@ -66,9 +68,18 @@ class OpusTranscoder:
                     for packet in self._encoder.encode(resampled):
                         pts = packet.pts if packet.pts is not None else resampled.pts
                         frames.append(LiveAudioFrame(self._run, pts, OPUS_CLOCK_RATE, "opus", bytes(packet)))
-        except av.FFmpegError as err:
-            # A camera whose audio we cannot decode still streams its video.
-            _LOGGER.warning("Live audio disabled: cannot transcode %s to Opus (%s)", self._decoder.name, err)
-            self._failed = True
-            return []
+        except (av.FFmpegError, ValueError) as err:
+            return self._damaged(err)
+        self._errors = 0
         return frames
+
+    def _damaged(self, err: Exception) -> list[LiveAudioFrame]:
+        """A packet that does not decode is dropped (ValueError, for the packet loop's rate-limited log); after
+        `MAX_BAD_PACKETS` in a row the camera's audio is taken as undecodable and live audio stops for this run."""
+        self._errors += 1
+        if self._errors < MAX_BAD_PACKETS:
+            raise ValueError(f"cannot transcode a {self._decoder.name} packet to Opus ({err})") from None
+        # A camera whose audio we cannot decode still streams its video.
+        _LOGGER.warning("Live audio disabled: cannot transcode %s to Opus (%s)", self._decoder.name, err)
+        self._failed = True
+        return []

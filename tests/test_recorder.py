@@ -16,7 +16,7 @@ from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
 from homeassistant.components.camera.const import CameraEntityFeature
 from homeassistant.components.stream import Orientation
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import setup_test_component_platform
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -248,14 +248,26 @@ async def test_cancelled_recording_leaves_no_file(
 # -- refusals ---------------------------------------------------------------------------------------------------
 
 
+def assert_refusal(err: ServiceValidationError, key: str, placeholders: dict[str, str]) -> None:
+    """A user error of the record service, translated like the built-in's (strings.json "exceptions")."""
+    assert (err.translation_domain, err.translation_key) == ("stream", key)
+    assert err.translation_placeholders == placeholders
+
+
 async def test_refuses_a_path_home_assistant_may_not_write(
     stream_factory: Callable[..., Stream], recordings: Path, tmp_path: Path
 ) -> None:
     stream = stream_factory("rtsp://127.0.0.1:9/none")
     path = tmp_path / "elsewhere.mp4"
 
-    with pytest.raises(HomeAssistantError, match=f"^Can't write {path}, no access to path!$"):
+    with pytest.raises(ServiceValidationError) as refusal:
         await stream.async_record(str(path), duration=DURATION)
+
+    assert_refusal(refusal.value, "path_not_allowed", {"filename": str(path)})
+    assert str(refusal.value) == (
+        f"Cannot write to {path} because access to this path is not allowed. "
+        "`allowlist_external_dirs` may need to be adjusted in `configuration.yaml`"
+    )
 
     assert leftovers(tmp_path) == []
     assert not stream.outputs()
@@ -265,10 +277,28 @@ async def test_refuses_a_directory_that_does_not_exist(stream_factory: Callable[
     stream = stream_factory("rtsp://127.0.0.1:9/none")
     path = recordings / "missing" / "clip.mp4"
 
-    with pytest.raises(HomeAssistantError, match=r"directory .*missing does not exist"):
+    with pytest.raises(ServiceValidationError) as refusal:
         await stream.async_record(str(path), duration=DURATION)
 
+    assert_refusal(refusal.value, "directory_missing", {"filename": str(path), "directory": str(path.parent)})
+    assert str(refusal.value) == f"Cannot write to {path} because the directory {path.parent} does not exist"
+
     assert not (recordings / "missing").exists()
+    assert not stream.outputs()
+
+
+async def test_refuses_a_path_that_is_a_directory(stream_factory: Callable[..., Stream], recordings: Path) -> None:
+    stream = stream_factory("rtsp://127.0.0.1:9/none")
+    path = recordings / "clips"
+    path.mkdir()
+
+    with pytest.raises(ServiceValidationError) as refusal:
+        await stream.async_record(str(path), duration=DURATION)
+
+    assert_refusal(refusal.value, "path_is_directory", {"filename": str(path)})
+    assert str(refusal.value) == f"Cannot write to {path} because it is a directory"
+    assert path.is_dir()
+    assert leftovers(recordings) == []
     assert not stream.outputs()
 
 
@@ -278,8 +308,12 @@ async def test_refuses_a_duration_that_is_not_positive(
 ) -> None:
     stream = stream_factory("rtsp://127.0.0.1:9/none")
 
-    with pytest.raises(HomeAssistantError, match="duration must be more than 0 seconds"):
-        await stream.async_record(str(recordings / "clip.mp4"), duration=duration)
+    path = recordings / "clip.mp4"
+    with pytest.raises(ServiceValidationError) as refusal:
+        await stream.async_record(str(path), duration=duration)
+
+    assert_refusal(refusal.value, "duration_not_positive", {"filename": str(path), "duration": str(duration)})
+    assert str(refusal.value) == f"Cannot record to {path}: the duration must be more than 0 seconds, not {duration}"
 
     assert leftovers(recordings) == []
     assert not stream.outputs()
@@ -295,8 +329,10 @@ async def test_refuses_a_second_recording_of_the_same_stream(
     # The recording starts the stream; at its first part it is registered and far from its duration.
     assert await stream.buffer.wait_until(lambda: RECORDER_PROVIDER in stream.outputs(), WAIT)
 
-    with pytest.raises(HomeAssistantError, match=f"^Stream already recording to {first}!$"):
+    with pytest.raises(ServiceValidationError) as refusal:
         await stream.async_record(str(recordings / "second.mp4"), duration=1)
+    assert_refusal(refusal.value, "already_recording", {"filename": str(first)})
+    assert str(refusal.value) == f"The stream is already recording to {first}"
 
     await recording
     assert leftovers(recordings) == [first]

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 from weakref import WeakKeyDictionary
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from ...const import RECORDER_PROVIDER
+from ...const import DOMAIN, RECORDER_PROVIDER
 from ...remux.media import MediaBuffer, Part, Segment
 from .file import RecordingFile
 
@@ -64,14 +64,15 @@ _recording_paths: WeakKeyDictionary[RecordableStream, str] = WeakKeyDictionary()
 
 async def async_record_stream(stream: RecordableStream, video_path: str, duration: float, lookback: float) -> None:
     """Record `duration` seconds of `stream` (plus up to `lookback` buffered seconds) to `video_path`; returns when
-    the file is written. Raises HomeAssistantError for a destination or duration that cannot work."""
+    the file is written. Raises ServiceValidationError (translated, see strings.json "exceptions") for a destination
+    or duration that cannot work or a stream already recording, HomeAssistantError when the file can't be written."""
     hass = stream.hass
     await hass.async_add_executor_job(_check_destination, hass, video_path)
     if duration <= 0:
-        raise HomeAssistantError(f"Can't record {video_path}: the duration must be more than 0 seconds, not {duration}")
+        raise _refusal("duration_not_positive", filename=video_path, duration=str(duration))
     # No await between this check and the registration, so two calls can't both pass it.
     if stream in _recording_paths or RECORDER_PROVIDER in stream.outputs():
-        raise HomeAssistantError(f"Stream already recording to {_recording_paths.get(stream, 'another file')}!")
+        raise _refusal("already_recording", filename=_recording_paths.get(stream, "another file"))
     _recording_paths[stream] = video_path
     output = stream.add_provider(RECORDER_PROVIDER, timeout=_PROVIDER_TIMEOUT)
     try:
@@ -86,12 +87,18 @@ async def async_record_stream(stream: RecordableStream, video_path: str, duratio
 def _check_destination(hass: HomeAssistant, video_path: str) -> None:
     """Refuse paths Home Assistant may not write and directories that don't exist (executor: touches the disk)."""
     if not hass.config.is_allowed_path(video_path):
-        raise HomeAssistantError(f"Can't write {video_path}, no access to path!")
+        raise _refusal("path_not_allowed", filename=video_path)
     path = Path(video_path)
     if not path.parent.is_dir():
-        raise HomeAssistantError(f"Can't write {video_path}: directory {path.parent} does not exist")
+        raise _refusal("directory_missing", filename=video_path, directory=str(path.parent))
     if path.is_dir():
-        raise HomeAssistantError(f"Can't write {video_path}: it is a directory")
+        raise _refusal("path_is_directory", filename=video_path)
+
+
+def _refusal(key: str, **placeholders: str) -> ServiceValidationError:
+    """A user error of the record service, in the user's language (the keys are under "exceptions" in strings.json),
+    like the built-in's `path_not_allowed` and `already_recording`."""
+    return ServiceValidationError(translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders)
 
 
 def buffered_parts(segments: Sequence[Segment]) -> tuple[bytes | None, list[Part]]:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 from homeassistant import loader
+from homeassistant.components.camera.prefs import DynamicStreamSettings
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 
 import custom_components.stream as ours
@@ -84,3 +90,51 @@ async def test_invalid_config_fails_setup_naming_the_key(
 
     assert message in caplog.text
     assert DOMAIN not in hass.config.components
+
+
+async def test_non_string_source_fails_with_a_clear_error(hass: HomeAssistant) -> None:
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
+
+    expected = r"^A stream source must be a URL or a file path \(str\), not BytesIO$"
+    with pytest.raises(HomeAssistantError, match=expected):
+        ours.create_stream(hass, cast(str, io.BytesIO(b"\x00")), {}, DynamicStreamSettings())
+
+    assert hass.data[DOMAIN]["streams"] == []
+
+
+async def test_update_source_refuses_a_non_string_source(stream_factory: Callable[..., ours.Stream]) -> None:
+    stream = stream_factory("rtsp://127.0.0.1:9/none")
+
+    with pytest.raises(HomeAssistantError, match=r"not bytes$"):
+        stream.update_source(cast(str, b"rtsp://127.0.0.1:9/other"))
+
+    assert stream.source == "rtsp://127.0.0.1:9/none"
+
+
+class _FailsToShutDown(ours.Stream):
+    """A stream whose shutdown raises, as one did with a file-like source before sources had to be strings."""
+
+    async def shutdown(self) -> None:
+        raise RuntimeError("stuck")
+
+
+async def test_one_stream_failing_at_shutdown_does_not_stop_the_others_shutting_down(
+    hass: HomeAssistant, stream_factory: Callable[..., ours.Stream], caplog: pytest.LogCaptureFixture
+) -> None:
+    streams: list[ours.Stream] = hass.data[DOMAIN]["streams"]
+    failing = _FailsToShutDown(
+        hass, "rtsp://user:secret@127.0.0.1:9/stuck", {}, hass.data[DOMAIN]["settings"], DynamicStreamSettings()
+    )
+    streams.append(failing)
+    after = stream_factory("rtsp://127.0.0.1:9/none")
+    await after.start()
+    running = [after.worker_running]
+
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+
+    running.append(after.worker_running)
+    assert running == [True, False]  # the stream after the failing one was shut down too
+    assert "Error shutting down stream rtsp://" in caplog.text
+    assert "RuntimeError: stuck" in caplog.text
+    assert "secret" not in caplog.text

@@ -130,12 +130,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         )
 
     async def shutdown(event: Event) -> None:
-        if (provider := hass.data[DOMAIN].get(DATA_WEBRTC)) is not None:
-            await provider.async_shutdown()
-        streams: list[Stream] = hass.data[DOMAIN][ATTR_STREAMS]
-        for stream in streams:
-            await stream.shutdown()
-        _LOGGER.debug("Stopped %d streams", len(streams))
+        await _async_shutdown(hass)
 
     @callback
     def undo_takeover(event: Event) -> None:
@@ -150,6 +145,20 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
             f"{DOMAIN} config entry for diagnostics",
         )
     return True
+
+
+async def _async_shutdown(hass: HomeAssistant) -> None:
+    """Home Assistant is stopping: the WebRTC sessions, then every stream."""
+    if (provider := hass.data[DOMAIN].get(DATA_WEBRTC)) is not None:
+        await provider.async_shutdown()
+    streams: list[Stream] = hass.data[DOMAIN][ATTR_STREAMS]
+    for stream in list(streams):
+        # One stream failing to stop must not leave the others running.
+        try:
+            await stream.shutdown()
+        except Exception:
+            _LOGGER.exception("Error shutting down stream %s", redact_credentials(stream.source))
+    _LOGGER.debug("Stopped %d streams", len(streams))
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .const import (
@@ -72,6 +73,14 @@ class _Failure:
 STOP_JOIN_TIMEOUT = 1.0
 
 
+def checked_source(source: object) -> str:
+    """`source` if it is a URL or path; anything else (the file-like objects PyAV could read) fails here, with the
+    problem named, rather than later in the worker or at shutdown."""
+    if not isinstance(source, str):
+        raise HomeAssistantError(f"A stream source must be a URL or a file path (str), not {type(source).__name__}")
+    return source
+
+
 class Stream:
     """A camera stream shared by every output (HLS, recorder, snapshots)."""
 
@@ -85,7 +94,7 @@ class Stream:
         stream_label: str | None = None,
     ) -> None:
         self.hass = hass
-        self.source = source
+        self.source = checked_source(source)
         self.pyav_options = pyav_options
         self.dynamic_stream_settings = dynamic_stream_settings
         self.access_token: str | None = None
@@ -241,8 +250,8 @@ class Stream:
     def update_source(self, new_source: str) -> None:
         """Switch to `new_source` and restart the worker at once."""
         self._diagnostics.increment("update_source")
+        self.source = checked_source(new_source)
         self._logger.debug("Updating stream source %s", redact_credentials(new_source))
-        self.source = new_source
         self._backoff.reset()
         self._run_quit.set()
 

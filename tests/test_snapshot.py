@@ -179,6 +179,36 @@ async def test_concurrent_callers_share_one_decode(converter: KeyframeConverter,
     assert converter.decode_count == 1
 
 
+async def test_release_drops_the_keyframe_and_keeps_the_last_image(
+    converter: KeyframeConverter, tmp_path: Path
+) -> None:
+    keyframe = encode_keyframe(tmp_path, "h264")
+    converter.on_keyframe("h264", None, keyframe)
+    image = await get_image(converter)
+
+    converter.release()  # the stream stopped
+
+    assert await get_image(converter) == image  # at once, as the built-in answers after a stop
+    assert converter.decode_count == 1
+    converter.on_keyframe("h264", None, keyframe)  # the restarted stream's first keyframe is decoded afresh
+    assert jpeg_size(await get_image(converter)) == SIZE
+    assert converter.decode_count == 2
+
+
+async def test_released_before_any_image_waits_for_the_next_keyframe(
+    converter: KeyframeConverter, tmp_path: Path
+) -> None:
+    keyframe = encode_keyframe(tmp_path, "h264")
+    converter.on_keyframe("h264", None, keyframe)
+    converter.release()
+
+    request = asyncio.create_task(get_image(converter))
+    await asyncio.sleep(0)  # the request starts waiting
+    converter.on_keyframe("h264", None, keyframe)
+
+    assert jpeg_size(await request) == SIZE
+
+
 # -- from the camera simulator ----------------------------------------------------------------------------------
 
 

@@ -284,6 +284,11 @@ class Stream:
                 self._logger.debug("Worker still blocked in the source; it exits when the read times out")
         self.live.forget_keyframe()  # after the join: the keyframes the worker queued on the loop came first
         self._thread = None
+        if not self._outputs:
+            # Nothing reads the media any more: the segments and the snapshots' keyframe go (the last JPEG stays,
+            # as in the built-in); a restart buffers afresh. A preloaded stream never gets here while it runs.
+            self._buffer.release()
+            self._keyframe_converter.release()
         self._logger.debug("Stopped stream: %s", redact_credentials(self.source))
 
     def _supervise(self, thread_quit: threading.Event) -> None:

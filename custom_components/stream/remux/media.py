@@ -133,6 +133,11 @@ class MediaBuffer:
         self._closed = True
         self._notify()
 
+    def release(self) -> None:
+        """Drop every segment (the stream stopped and nothing reads it any more): its memory goes back at once."""
+        self._segments.clear()
+        self._notify()
+
     def reopen(self) -> None:
         """Start over empty for a new run of the stream."""
         self._segments.clear()

@@ -45,6 +45,7 @@ class KeyframeConverter:
         self._hass = hass
         self._state_lock = threading.Lock()  # keyframe and caches; never held while decoding
         self._keyframe: _Keyframe | None = None
+        self._generation = 0  # keyframes so far (kept when the keyframe is released)
         self._decoded: tuple[int, VideoFrame | None] | None = None  # generation and picture (None: didn't decode)
         self._images: dict[_ImageKey, bytes] = {}  # JPEGs of the decoded generation
         self._last_image: bytes | None = None
@@ -59,8 +60,8 @@ class KeyframeConverter:
     def on_keyframe(self, codec: str, extradata: bytes | None, data: bytes) -> None:
         """Called from the worker thread for every video keyframe."""
         with self._state_lock:
-            generation = self._keyframe.generation + 1 if self._keyframe else 1
-            self._keyframe = _Keyframe(generation, codec, extradata, data)
+            self._generation += 1
+            self._keyframe = _Keyframe(self._generation, codec, extradata, data)
         with contextlib.suppress(RuntimeError):  # the event loop is closed: Home Assistant is gone
             self._hass.loop.call_soon_threadsafe(self._keyframe_arrived)
 
@@ -74,7 +75,15 @@ class KeyframeConverter:
     def generation(self) -> int:
         """The number of the latest keyframe; 0 before the first."""
         with self._state_lock:
-            return self._keyframe.generation if self._keyframe else 0
+            return self._generation
+
+    def release(self) -> None:
+        """The stream stopped: drop the keyframe and the decoded picture (they hold the camera's bytes and a raw
+        frame); the last JPEG stays, for a caller asking for an image right after a restart, as in the built-in."""
+        with self._state_lock:
+            self._keyframe = None
+            self._decoded = None
+            self._images = {}
 
     async def async_get_image(
         self, width: int | None, height: int | None, wait_for_next_keyframe: bool, orientation: int
@@ -82,7 +91,7 @@ class KeyframeConverter:
         """A JPEG of the latest keyframe (of the next one, when asked to wait, or when there is none yet); the
         previous image if it doesn't decode; None when there has never been one."""
         generation = self.generation
-        if wait_for_next_keyframe or generation == 0:
+        if wait_for_next_keyframe or not self._has_picture():
             await self._wait_for_keyframe_after(generation)
         async with self._caller_lock:
             if (image := self._cached_image(width, height, orientation)) is not None:
@@ -96,6 +105,11 @@ class KeyframeConverter:
                     await self._arrived.wait()
         except TimeoutError:
             _LOGGER.debug("No new keyframe within %s seconds; using the latest", NEXT_KEYFRAME_TIMEOUT)
+
+    def _has_picture(self) -> bool:
+        """A keyframe or an earlier JPEG to answer with (not after a release that left no JPEG)."""
+        with self._state_lock:
+            return self._keyframe is not None or self._last_image is not None
 
     def _cached_image(self, width: int | None, height: int | None, orientation: int) -> bytes | None:
         with self._state_lock:
@@ -141,8 +155,9 @@ class KeyframeConverter:
             _LOGGER.debug("Could not decode the latest %s keyframe: %s", keyframe.codec, err)
             frame = None
         with self._state_lock:
-            self._decoded = (keyframe.generation, frame)
-            self._images = {}
+            if self._keyframe is keyframe:  # not released (nor replaced) meanwhile
+                self._decoded = (keyframe.generation, frame)
+                self._images = {}
         return frame
 
     def _encoder(self) -> Any:

@@ -46,6 +46,28 @@ class SourceInfo:
         return self.order_known and self.video.profile_level_id is not None
 
 
+class FrameOrder:
+    """Whether frames come out of presentation order (B-frames), from the first REORDER_CHECK_FRAMES with a pts.
+
+    `known` is a plain attribute: the live feed reads it for every packet."""
+
+    __slots__ = ("_last_pts", "checked", "known", "reordered")
+
+    def __init__(self) -> None:
+        self.checked = 0
+        self.reordered = False
+        self.known = False
+        self._last_pts: int | None = None
+
+    def add(self, pts: int | None) -> None:
+        if pts is None or self.known:
+            return
+        self.reordered = self._last_pts is not None and pts < self._last_pts
+        self._last_pts = pts
+        self.checked += 1
+        self.known = self.reordered or self.checked >= REORDER_CHECK_FRAMES
+
+
 def profile_level_id(codec: VideoCodec, sets: ParameterSets | None) -> str | None:
     """H.264's profile_idc, constraint flags and level_idc (the three bytes after the SPS NAL header), in hex."""
     if codec != "h264" or sets is None or not sets.sps or len(sets.sps[0]) < 4:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from ...remux.fmp4.parameter_sets import VideoCodec
-from ...source.description import REORDER_CHECK_FRAMES, AudioSource, SourceInfo, VideoSource, profile_level_id
+from ...source.description import AudioSource, FrameOrder, SourceInfo, VideoSource, profile_level_id
 from .frames import VIDEO_CLOCK_RATE, LiveAudioFrame, LiveVideoFrame
 from .opus import OpusTranscoder
 from .video import AnnexBConverter
@@ -120,8 +120,7 @@ class LiveFeed:
         self._audio_args: tuple[str, int, int, bytes | None] | None = None
         self._video_scale = VIDEO_CLOCK_RATE
         self._audio_scale = 1
-        self._checked_frames = 0
-        self._last_pts: int | None = None
+        self._order = FrameOrder()
 
     # -- worker thread --------------------------------------------------------------------------------------------
 
@@ -138,8 +137,7 @@ class LiveFeed:
         self._run += 1
         self._video_scale = video_scale
         self._audio_scale = audio_scale or 1
-        self._checked_frames = 0
-        self._last_pts = None
+        self._order = FrameOrder()
         self._transcoder = None
         self._codec = "hevc" if video.codec == "hevc" else "h264"
         self._converter = AnnexBConverter(self._codec, extradata)
@@ -149,7 +147,7 @@ class LiveFeed:
 
     def video(self, pts: int, keyframe: bool, data: bytes) -> None:
         """One demuxed video packet (`pts` in the run's video timescale)."""
-        if self._checked_frames < REORDER_CHECK_FRAMES:
+        if not self._order.known:
             self._check_order(pts)
         if (not self.active and not keyframe) or self._converter is None:
             return  # keyframes always: the next viewer's first picture (and the profile) without waiting a GOP
@@ -180,16 +178,12 @@ class LiveFeed:
             self._call_soon(self._dispatch_audio, frame)
 
     def _check_order(self, pts: int) -> None:
-        self._checked_frames += 1
-        source = self._run_source
-        reordered = self._last_pts is not None and pts < self._last_pts
-        self._last_pts = pts
-        if reordered:
-            self._checked_frames = REORDER_CHECK_FRAMES
-        if self._checked_frames >= REORDER_CHECK_FRAMES:
+        order = self._order
+        order.add(pts)
+        if order.known:
             self.wants_video = self.active
-            if source is not None:
-                self._publish_source(replace(source, reordered=reordered, order_known=True))
+            if (source := self._run_source) is not None:
+                self._publish_source(replace(source, reordered=order.reordered, order_known=True))
 
     def _with_parameter_sets(self, video: VideoSource) -> VideoSource:
         """`video` with the parameter sets known so far and, for H.264, the profile-level-id they tell."""
@@ -240,7 +234,7 @@ class LiveFeed:
         self._viewers.discard(viewer)
         if not self._viewers:
             self.active = False
-            self.wants_video = self._checked_frames < REORDER_CHECK_FRAMES  # benign race with the worker's check
+            self.wants_video = not self._order.known  # benign race with the worker's check
             self._transcoder = None  # the next viewer's audio starts from fresh timestamps
 
     def close(self, error: str | None = None) -> None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ...remux.fmp4.parameter_sets import ParameterSets, VideoCodec, find_parameter_sets
-from ..description import REORDER_CHECK_FRAMES, SourceInfo, profile_level_id
+from ..description import FrameOrder, SourceInfo, profile_level_id
 from ..tracks import describe_tracks, video_track
 from ..worker import open_source
 
@@ -22,26 +22,6 @@ if TYPE_CHECKING:
 PROBE_OPEN_TIMEOUT = 10.0  # seconds to open the source (a worker allows more: it has a viewer waiting)
 PROBE_READ_TIMEOUT = 5.0
 PROBE_READ_SECONDS = 12.0  # long enough to reach the first keyframe of most cameras joined mid-GOP
-
-
-class _FrameOrder:
-    """Whether frames come out of presentation order (B-frames), from the first REORDER_CHECK_FRAMES of them."""
-
-    def __init__(self) -> None:
-        self.checked = 0
-        self.reordered = False
-        self._last_pts: int | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.reordered or self.checked >= REORDER_CHECK_FRAMES
-
-    def add(self, pts: int | None) -> None:
-        if pts is None or self.known:
-            return
-        self.reordered = self._last_pts is not None and pts < self._last_pts
-        self._last_pts = pts
-        self.checked += 1
 
 
 def probe_source(source: str, options: dict[str, str], stop: threading.Event) -> SourceInfo:
@@ -59,7 +39,7 @@ def _read_until_known(container: InputContainer, stop: threading.Event) -> Sourc
     video_source, audio_source = describe_tracks(video, codec, audio)
     extradata = video.codec_context.extradata
     sets = _parameter_sets(codec, extradata, None)
-    order = _FrameOrder()
+    order = FrameOrder()
     deadline = time.monotonic() + PROBE_READ_SECONDS
     for packet in container.demux(video):
         if sets is not None and (codec != "h264" or order.known):

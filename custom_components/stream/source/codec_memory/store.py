@@ -65,11 +65,11 @@ class CodecMemory:
         key = self._key(source)
         now = time.time()
         previous = self._known.get(key)
+        if previous is not None and previous[0] == info and now - previous[1] <= RESEEN_AFTER:
+            return  # unchanged and its "seen" time recent: nothing to write
         self._known[key] = (info, now)
-        changed = previous is None or decision(previous[0]) != decision(info)
-        if changed or previous is None or previous[0] != info or now - previous[1] > RESEEN_AFTER:
-            self._store.async_delay_save(self._data, SAVE_DELAY)
-        if changed:
+        self._store.async_delay_save(self._data, SAVE_DELAY)
+        if previous is None or decision(previous[0]) != decision(info):
             for listener in list(self._listeners):
                 listener(source)
 

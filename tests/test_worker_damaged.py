@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,8 @@ from custom_components.stream.exceptions import StreamEndedError
 from custom_components.stream.outputs.live.feed import LiveFeed
 from custom_components.stream.outputs.live.frames import LiveVideoFrame
 from custom_components.stream.remux.media import Part, SegmentHeader
-from custom_components.stream.remux.segmenter import StreamTimeline
-from custom_components.stream.settings import settings_from_config
-from custom_components.stream.source.options import source_open_options
-from custom_components.stream.source.run import WorkerRun
 from custom_components.stream.source.worker import run_worker
+from tests.test_worker_files import file_run
 
 SECONDS = 6
 FPS = 30
@@ -78,18 +74,7 @@ async def test_damaged_mp4_plays_to_its_end(tmp_path: Path, caplog: pytest.LogCa
     feed = LiveFeed(counting(loop.call_soon_threadsafe, frames))
     feed.add_viewer()  # a live (WebRTC) viewer: every packet goes through the Annex-B conversion
     parts: list[tuple[SegmentHeader, Part]] = []
-    run = WorkerRun(
-        source=str(source),
-        open_options=source_open_options(str(source), {}),
-        settings=settings_from_config({}),
-        timeline=StreamTimeline(),
-        sink=lambda header, part, last: parts.append((header, part)),
-        on_discontinuity=lambda: None,
-        on_started=lambda: None,
-        on_keyframe=lambda codec, extradata, data: None,
-        quit=threading.Event(),
-        live=feed,
-    )
+    run = file_run(source, parts, live=feed)
 
     with caplog.at_level(logging.WARNING), pytest.raises(StreamEndedError):
         await loop.run_in_executor(None, run_worker, run)  # the source ended: the only way this run may end

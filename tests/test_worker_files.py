@@ -16,9 +16,25 @@ from custom_components.stream.remux.media import Part, SegmentHeader
 from custom_components.stream.remux.segmenter import StreamTimeline
 from custom_components.stream.settings import settings_from_config
 from custom_components.stream.source.options import source_open_options
-from custom_components.stream.source.run import WorkerRun
+from custom_components.stream.source.run import LiveSink, WorkerRun
 from custom_components.stream.source.worker import run_worker
 from tests.test_worker_e2e import decode
+
+
+def file_run(source: Path, parts: list[tuple[SegmentHeader, Part]], live: LiveSink | None = None) -> WorkerRun:
+    """A worker run over a file with the default settings, its parts appended to `parts`."""
+    return WorkerRun(
+        source=str(source),
+        open_options=source_open_options(str(source), {}),
+        settings=settings_from_config({}),
+        timeline=StreamTimeline(),
+        sink=lambda header, part, last: parts.append((header, part)),
+        on_discontinuity=lambda: None,
+        on_started=lambda: None,
+        on_keyframe=lambda codec, extradata, data: None,
+        quit=threading.Event(),
+        live=live,
+    )
 
 
 def make_ts(path: Path, seconds: int = 3) -> None:
@@ -37,17 +53,7 @@ def test_mpegts_with_adts_aac_keeps_its_audio(tmp_path: Path) -> None:
     source = tmp_path / "camera.ts"
     make_ts(source)
     parts: list[tuple[SegmentHeader, Part]] = []
-    run = WorkerRun(
-        source=str(source),
-        open_options=source_open_options(str(source), {}),
-        settings=settings_from_config({}),
-        timeline=StreamTimeline(),
-        sink=lambda header, part, last: parts.append((header, part)),
-        on_discontinuity=lambda: None,
-        on_started=lambda: None,
-        on_keyframe=lambda codec, extradata, data: None,
-        quit=threading.Event(),
-    )
+    run = file_run(source, parts)
 
     with pytest.raises(StreamEndedError):
         run_worker(run)

@@ -17,6 +17,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.typing import ConfigType
 
+from . import const
 from .const import (
     ATTR_ENDPOINTS,
     ATTR_PREFER_TCP,
@@ -73,7 +74,7 @@ _LOGGER = logging.getLogger(__name__)
 
 DATA_UNDO_TAKEOVER = "undo_takeover"
 DATA_CONFIG = "config"  # the validated `stream:` section, for diagnostics
-DATA_WEBRTC = "webrtc_provider"
+DATA_WEBRTC = const.DATA_WEBRTC  # the WebRTC provider (benchmarks and tests read it here)
 
 
 def create_stream(

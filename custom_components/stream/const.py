@@ -13,6 +13,7 @@ ATTR_STREAMS: Final = "streams"
 HLS_PROVIDER: Final = "hls"
 RECORDER_PROVIDER: Final = "recorder"
 WEBRTC_PROVIDER: Final = "webrtc"  # holds the stream while live (WebRTC) viewers watch
+DATA_WEBRTC: Final = "webrtc_provider"  # hass.data[DOMAIN]: the WebRTC provider, when WebRTC is on
 SIGNAL_LIVE_SOURCE: Final = "stream_live_source"  # dispatcher: (Stream, SourceInfo) when a stream's codecs are known
 OUTPUT_FORMATS: Final = [HLS_PROVIDER]
 FORMAT_CONTENT_TYPE: Final = {HLS_PROVIDER: "application/vnd.apple.mpegurl"}

@@ -18,6 +18,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .const import (
     ATTR_ENDPOINTS,
+    DATA_WEBRTC,
     DOMAIN,
     HLS_PROVIDER,
     MAX_SEGMENTS,
@@ -29,6 +30,7 @@ from .const import (
 )
 from .diagnostics_data import Diagnostics
 from .exceptions import StreamClientError, StreamWorkerError
+from .issues import CameraIssues
 from .outputs.live import LiveFeed, LiveViewer
 from .outputs.output import IdleTimer, StreamOutput
 from .outputs.snapshot.converter import KeyframeConverter
@@ -61,12 +63,23 @@ _LASTING_ERRORS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class _Failure:
-    """How a run ended: the (redacted) error, how long it ran, whether it sent media, whether retrying soon helps."""
+    """How a run ended: the (redacted) error, how long it ran, whether it sent media, whether retrying soon helps,
+    and the cause a user can fix (a SourceProblem value) when known."""
 
     error: str
     run_seconds: float
     delivered: bool
     lasting: bool
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _RunEnd:
+    """What ended a run: its error (None: it ended or was told to quit), the client error code and the cause."""
+
+    error: str | None = None
+    code: StreamClientError | None = None
+    problem: str | None = None
 
 
 # How long stop() waits for the worker thread; a source blocked in a read is abandoned and exits on its own.
@@ -109,6 +122,7 @@ class Stream:
         self._diagnostics = Diagnostics()
         self._backoff = Backoff()
         self._keyframe_converter = KeyframeConverter(hass)
+        self._issues = CameraIssues(hass, stream_label, self.source)
         self.live = LiveFeed(self._call_soon)
         self.live.add_source_listener(self._on_live_source)
         self._thread: threading.Thread | None = None
@@ -181,8 +195,10 @@ class Stream:
 
     @callback
     def _on_live_source(self, source: SourceInfo) -> None:
-        """Tell the WebRTC provider what the camera sends (it stops offering WebRTC for H.265 or B-frames)."""
+        """Tell the WebRTC provider what the camera sends (it stops offering WebRTC for H.265 or B-frames), and the
+        user when that is something browsers cannot play (a repair issue)."""
         async_dispatcher_send(self.hass, SIGNAL_LIVE_SOURCE, self, source)
+        self._issues.source_seen(source, webrtc=self.hass.data.get(DOMAIN, {}).get(DATA_WEBRTC) is not None)
 
     def check_idle(self) -> None:
         """Forget the access token once every output is idle (its URLs stop working)."""
@@ -251,6 +267,7 @@ class Stream:
         """Switch to `new_source` and restart the worker at once."""
         self._diagnostics.increment("update_source")
         self.source = checked_source(new_source)
+        self._issues.set_source(self.source)
         self._logger.debug("Updating stream source %s", redact_credentials(new_source))
         self._backoff.reset()
         self._run_quit.set()
@@ -300,25 +317,24 @@ class Stream:
             started = time.monotonic()
             source = self.source  # update_source may change it while this run goes on
             delivered = threading.Event()  # set when this run sends its first media
-            error, code = self._run_once(source, run_quit, delivered)
+            end = self._run_once(source, run_quit, delivered)
             self._call_soon(self._buffer.end_segment)
             if thread_quit.is_set():
                 break
-            if run_quit.is_set() and error is None:
+            if run_quit.is_set() and end.error is None:
                 continue  # update_source: restart now
             # FFmpeg's messages may quote the source: no credential reaches the log or the diagnostics.
             failure = _Failure(
-                redact_text(error or "Stream ended", source),
+                redact_text(end.error or "Stream ended", source),
                 time.monotonic() - started,
                 delivered.is_set(),
-                code in _LASTING_ERRORS,
+                end.code in _LASTING_ERRORS,
+                end.problem,
             )
             self._on_failure(failure, thread_quit)
 
-    def _run_once(
-        self, source: str, run_quit: threading.Event, delivered: threading.Event
-    ) -> tuple[str | None, StreamClientError | None]:
-        """One run of `source`; the error that ended it (None: it ended or was told to quit) and its code."""
+    def _run_once(self, source: str, run_quit: threading.Event, delivered: threading.Event) -> _RunEnd:
+        """One run of `source`, and what ended it."""
         self._diagnostics.increment("start_worker")
         run = WorkerRun(
             source=source,
@@ -337,11 +353,11 @@ class Stream:
         try:
             run_worker(run)
         except StreamWorkerError as err:
-            return str(err), err.error_code
+            return _RunEnd(str(err), err.error_code, err.problem)
         except Exception as err:
             self._logger.exception("Unexpected error in stream worker")
-            return f"Unexpected error: {err}", None
-        return None, None
+            return _RunEnd(f"Unexpected error: {err}")
+        return _RunEnd()
 
     def _on_failure(self, failure: _Failure, thread_quit: threading.Event) -> None:
         """Mark unavailable, log once per distinct failure, wait out the back-off (or a source update)."""
@@ -356,6 +372,7 @@ class Stream:
         else:
             self._logger.debug("Stream worker failed again: %s; retrying in %.1f s", error, delay)
         self._call_soon(self._buffer.source_down)  # waiting HLS requests answer now, not at their deadline
+        self._call_soon(self._issues.run_failed, failure.problem)  # a camera that keeps failing: a repair issue
         self._call_soon(self._set_available, False)  # after the log line: watchers see the reason first
         run_quit = self._run_quit
         deadline = time.monotonic() + delay
@@ -367,6 +384,7 @@ class Stream:
 
     def _on_media_flowing(self, delivered: threading.Event) -> None:
         delivered.set()
+        self._call_soon(self._issues.run_delivered)
         if self._last_error is not None:
             self._logger.info("Stream recovered: %s", redact_credentials(self.source))
             self._last_error = None

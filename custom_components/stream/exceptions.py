@@ -26,11 +26,15 @@ class StreamOpenClientError(HomeAssistantError):
 
 
 class StreamWorkerError(Exception):
-    """The worker could not read or remux the source."""
+    """The worker could not read or remux the source. `problem`: what the user can fix, when it is known (a
+    `source.problems.SourceProblem` value: the issue's translation key)."""
 
-    def __init__(self, message: str, error_code: StreamClientError = StreamClientError.Other) -> None:
+    def __init__(
+        self, message: str, error_code: StreamClientError = StreamClientError.Other, problem: str | None = None
+    ) -> None:
         super().__init__(message)
         self.error_code = error_code
+        self.problem = problem
 
 
 class StreamEndedError(StreamWorkerError):

@@ -8,6 +8,7 @@ from ..const import SOURCE_TIMEOUT
 from ..exceptions import StreamClientError, StreamWorkerError
 from ..redact import redact_text
 from .packet_loop import PacketLoop
+from .problems import SourceProblem, unreachable_errno
 from .run import WorkerRun
 
 if TYPE_CHECKING:
@@ -31,17 +32,32 @@ def open_source(
     except av.HTTPBadRequestError as err:
         raise _open_error("Bad Request Error opening stream", err, source, StreamClientError.BadRequest) from None
     except av.HTTPUnauthorizedError as err:
-        raise _open_error("Unauthorized error opening stream", err, source, StreamClientError.Unauthorized) from None
+        raise _open_error(
+            "Unauthorized error opening stream", err, source, StreamClientError.Unauthorized, SourceProblem.CREDENTIALS
+        ) from None
     except av.HTTPForbiddenError as err:
-        raise _open_error("Forbidden error opening stream", err, source, StreamClientError.Forbidden) from None
+        raise _open_error(
+            "Forbidden error opening stream", err, source, StreamClientError.Forbidden, SourceProblem.CREDENTIALS
+        ) from None
     except av.HTTPNotFoundError as err:
-        raise _open_error("Not Found error opening stream", err, source, StreamClientError.NotFound) from None
+        raise _open_error(
+            "Not Found error opening stream", err, source, StreamClientError.NotFound, SourceProblem.NOT_FOUND
+        ) from None
     except av.FFmpegError as err:
-        raise _open_error("Error opening stream", err, source, StreamClientError.Other) from None
+        # ExitError: the open timeout interrupted FFmpeg before the camera answered.
+        unreachable = isinstance(err, av.error.ExitError) or unreachable_errno(err.errno)
+        problem = SourceProblem.UNREACHABLE if unreachable else None
+        raise _open_error("Error opening stream", err, source, StreamClientError.Other, problem) from None
 
 
-def _open_error(prefix: str, err: av.FFmpegError, source: str, code: StreamClientError) -> StreamWorkerError:
-    return StreamWorkerError(f"{prefix} ({redact_text(str(err.strerror or err), source)})", code)
+def _open_error(
+    prefix: str,
+    err: av.FFmpegError,
+    source: str,
+    code: StreamClientError,
+    problem: SourceProblem | None = None,
+) -> StreamWorkerError:
+    return StreamWorkerError(f"{prefix} ({redact_text(str(err.strerror or err), source)})", code, problem)
 
 
 def run_worker(run: WorkerRun) -> None:

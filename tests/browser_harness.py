@@ -38,6 +38,9 @@ from tests.killed_child import KilledOnStop
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 PLAYER_PAGE = "hls_player.html"
+# hls.js versions vendored by scripts/setup (scripts/npm-packages.txt): the frontend's (also vendor/hls.min.js) first.
+FRONTEND_HLS_JS = "1.7.3"
+HLS_JS_VERSIONS = (FRONTEND_HLS_JS, "1.6.19")
 
 # Measured to work here (see .library machines/python.md): root needs --no-sandbox; the background-networking flags
 # stop Chromium from calling out of a machine with no network; autoplay without a user gesture for the player.
@@ -266,6 +269,8 @@ class PlayerState:
     timecode_error: str | None
     latency_median_ms: float | None
     latency_p95_ms: float | None
+    media_requests: int
+    repeated_media_loads: int  # media URLs fetched again, or a segment fetched after one of its parts
 
     @property
     def time_to_first_frame_ms(self) -> float | None:
@@ -282,6 +287,7 @@ class PlayerState:
         return (
             f"currentTime={self.current_time:.2f}s firstFrame={self.time_to_first_frame_ms} "
             f"framesDecoded={self.frames_decoded} stalls={self.stalls} fatal={self.fatal} "
+            f"hls.js={self.hls_version} repeatedMediaLoads={self.repeated_media_loads}/{self.media_requests} "
             f"errors[{self.error_count}]=[{errors}] latencySamples={len(self.latency_samples_ms)} "
             f"timecodeError={self.timecode_error}"
         )
@@ -320,6 +326,8 @@ class PlayerState:
             timecode_error=raw["timecodeError"],
             latency_median_ms=optional_float("latencyMedian"),
             latency_p95_ms=optional_float("latencyP95"),
+            media_requests=int(raw["mediaRequests"]),
+            repeated_media_loads=int(raw["repeatedMediaLoads"]),
         )
 
 
@@ -398,12 +406,21 @@ class HlsPlayerDriver:
 
 
 def player_url(
-    asset_base_url: str, src: str, *, low_latency: bool | None = True, decode_timecode: bool = True, samples: int = 600
+    asset_base_url: str,
+    src: str,
+    *,
+    low_latency: bool | None = True,
+    decode_timecode: bool = True,
+    samples: int = 600,
+    hls_version: str | None = None,
 ) -> str:
-    """URL of the player page; `low_latency=None` keeps hls.js's default lowLatencyMode."""
+    """URL of the player page, with the frontend's hls.js settings; `low_latency=None` keeps their lowLatencyMode,
+    `hls_version` picks a vendored hls.js (tests/assets/vendor/hls-<version>.min.js) over the frontend's."""
     params = {"src": src, "tc": "1" if decode_timecode else "0", "samples": str(samples)}
     if low_latency is not None:
         params["ll"] = "1" if low_latency else "0"
+    if hls_version is not None:
+        params["hls"] = hls_version
     return f"{asset_base_url.rstrip('/')}/{PLAYER_PAGE}?{urlencode(params)}"
 
 
@@ -415,12 +432,19 @@ async def open_hls_player(
     low_latency: bool | None = True,
     decode_timecode: bool = True,
     samples: int = 600,
+    hls_version: str | None = None,
 ) -> HlsPlayerDriver:
     """Load the player page (served from `asset_base_url`) playing `src`; returns once `window.player` exists."""
     driver = HlsPlayerDriver(page)
-    await page.goto(
-        player_url(asset_base_url, src, low_latency=low_latency, decode_timecode=decode_timecode, samples=samples)
+    url = player_url(
+        asset_base_url,
+        src,
+        low_latency=low_latency,
+        decode_timecode=decode_timecode,
+        samples=samples,
+        hls_version=hls_version,
     )
+    await page.goto(url)
     await page.wait_for_function("() => window.player !== undefined", timeout=10_000)
     return driver
 

@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.stream import create_stream
 from custom_components.stream.const import DOMAIN, HLS_PROVIDER
+from tests.browser_harness import FRONTEND_HLS_JS, HLS_JS_VERSIONS
 from tests.orientations import ORIENTATIONS
 from tests.plugins.browser import HlsPlayerFactory
 from tests.simulator import CameraSimulator
@@ -23,14 +24,20 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
 PLAY_SECONDS = 10
 
 
-@pytest.mark.parametrize("ll_hls", [True, False], ids=["ll-hls", "hls"])
+@pytest.mark.parametrize(
+    ("ll_hls", "hls_version"),
+    [(True, version) for version in HLS_JS_VERSIONS] + [(False, FRONTEND_HLS_JS)],
+    ids=[f"ll-hls-{version}" for version in HLS_JS_VERSIONS] + ["hls"],
+)
 async def test_hlsjs_plays_the_camera(
     hass: HomeAssistant,
     hass_client_no_auth: ClientSessionGenerator,
     camera_simulator: CameraSimulator,
     hls_player: HlsPlayerFactory,
     ll_hls: bool,
+    hls_version: str,
 ) -> None:
+    """The hls.js versions users have, with the frontend's settings, play without loading any media twice."""
     assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"ll_hls": ll_hls}})
     client = await hass_client_no_auth()
     stream = create_stream(hass, camera_simulator.url("h264_aac"), {}, DynamicStreamSettings())
@@ -38,13 +45,15 @@ async def test_hlsjs_plays_the_camera(
     url = str(client.make_url(stream.endpoint_url(HLS_PROVIDER)))
 
     try:
-        player = await hls_player(url, low_latency=ll_hls)
+        player = await hls_player(url, low_latency=ll_hls, hls_version=hls_version)
         await player.wait_for_first_frame(timeout_s=30)
         state = await player.wait_for_playback(PLAY_SECONDS, timeout_s=PLAY_SECONDS + 30)
     finally:
         await stream.stop()
 
     assert not state.fatal_errors, state.summary()
+    assert state.hls_version == hls_version
+    assert state.repeated_media_loads == 0, state.summary()
     assert state.frames_decoded > PLAY_SECONDS * 15
     # The simulator's timecode survived the remux: every decoded frame's band reads as a recent wall-clock time.
     assert state.latency_samples_ms, state.summary()

@@ -6,6 +6,19 @@
   const params = new URLSearchParams(location.search);
   const src = params.get("src") ?? "";
   const llParam = params.get("ll");
+  const hlsVersion = params.get("hls");
+  const hlsScript = hlsVersion ? `vendor/hls-${hlsVersion}.min.js` : "vendor/hls.min.js";
+  // What the frontend's ha-hls-player passes to hls.js (home-assistant-frontend 2026.10, read from its bundle);
+  // lowLatencyMode is its _isLLHLSSupported(), true while at most two streams play.
+  const frontendConfig = {
+    backBufferLength: 60,
+    fragLoadingTimeOut: 30000,
+    manifestLoadingTimeOut: 30000,
+    levelLoadingTimeOut: 30000,
+    maxLiveSyncPlaybackRate: 2,
+    lowLatencyMode: true,
+  };
+  const baseConfig = params.get("config") === "hlsjs" ? {} : frontendConfig;
   const decodeTimecode = params.get("tc") !== "0";
   const maxSamples = Math.max(1, Number(params.get("samples") ?? 600));
   const maxErrors = 200;
@@ -44,6 +57,9 @@
     latencySamples: [],
     timecodeRejects: 0,
     timecodeError: null,
+    // Every media URL hls.js loaded (init, parts, segments), in order, and how many media requests did not load.
+    mediaRequests: [],
+    mediaRequestsDropped: 0,
 
     get currentTime() {
       return video.currentTime;
@@ -74,6 +90,23 @@
     },
     get droppedFrames() {
       return video.getVideoPlaybackQuality().droppedVideoFrames;
+    },
+    // Loads of media the player already had: a URL fetched again, or a whole segment after one of its parts.
+    repeatedMediaLoads() {
+      const seen = new Set();
+      const segmentsWithParts = new Set();
+      let repeats = 0;
+      for (const url of this.mediaRequests) {
+        const match = /segment\/(\d+)(?:\.(\d+))?\.m4s/.exec(url);
+        if (seen.has(url) || (match && match[2] === undefined && segmentsWithParts.has(match[1]))) {
+          repeats += 1;
+        }
+        seen.add(url);
+        if (match && match[2] !== undefined) {
+          segmentsWithParts.add(match[1]);
+        }
+      }
+      return repeats;
     },
     latencyMedian() {
       return tc.percentile(this.latencySamples, 0.5);
@@ -122,6 +155,9 @@
         timecodeError: this.timecodeError,
         latencyMedian: this.latencyMedian(),
         latencyP95: this.latencyP95(),
+        mediaRequests: this.mediaRequests.length,
+        mediaRequestsDropped: this.mediaRequestsDropped,
+        repeatedMediaLoads: this.repeatedMediaLoads(),
       };
     },
   };
@@ -158,6 +194,35 @@
       }
     }
     video.requestVideoFrameCallback(onVideoFrame);
+
+  // Every media response hls.js received (its loader is XMLHttpRequest), in order, and the requests it gave up
+  // (aborted or failed); only the part of the URL after the token, which is the same for every request of a run.
+  // One listener per request object (a loader may reuse one), reading what that object was last opened for.
+  const openRequest = XMLHttpRequest.prototype.open;
+  const watched = new WeakSet();
+  const onLoadEnd = (event) => {
+    const request = event.target;
+    const name = request.streamMediaName;
+    request.streamMediaName = null;
+    if (!name) {
+      return;
+    }
+    if (request.status >= 200 && request.status < 300) {
+      pushBounded(player.mediaRequests, name, 100000);
+    } else {
+      player.mediaRequestsDropped += 1;
+    }
+  };
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    const text = String(url);
+    const media = /\/(segment\/|init\.mp4)/.test(text);
+    this.streamMediaName = media ? text.replace(/^.*\/api\/hls\/[0-9a-f]+\//, "") : null;
+    if (media && !watched.has(this)) {
+      watched.add(this);
+      this.addEventListener("loadend", onLoadEnd);
+    }
+    return openRequest.call(this, method, url, ...rest);
+  };
   }
   video.requestVideoFrameCallback(onVideoFrame);
 
@@ -177,14 +242,14 @@
 
   function start() {
     if (typeof Hls === "undefined") {
-      player.recordError("setup", "hls.js did not load (tests/assets/vendor/hls.min.js missing?)", true);
+      player.recordError("setup", `hls.js did not load (tests/assets/${hlsScript} missing?)`, true);
       return;
     }
     if (!Hls.isSupported()) {
       player.recordError("setup", "hls.js reports MediaSource unsupported", true);
       return;
     }
-    const config = {};
+    const config = { ...baseConfig };
     if (llParam !== null) {
       config.lowLatencyMode = llParam === "1";
     }
@@ -209,5 +274,9 @@
     hls.loadSource(src);
   }
 
-  start();
+  const script = document.createElement("script");
+  script.src = hlsScript;
+  script.onload = start;
+  script.onerror = start; // start() reports the missing hls.js
+  document.head.appendChild(script);
 })();

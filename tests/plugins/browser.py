@@ -34,7 +34,13 @@ class HlsPlayerFactory(Protocol):
     """The `hls_player` fixture: opens the player page on the test's page, playing `src`."""
 
     async def __call__(
-        self, src: str, *, low_latency: bool | None = True, decode_timecode: bool = True, samples: int = 600
+        self,
+        src: str,
+        *,
+        low_latency: bool | None = True,
+        decode_timecode: bool = True,
+        samples: int = 600,
+        hls_version: str | None = None,
     ) -> HlsPlayerDriver: ...
 
 
@@ -84,10 +90,21 @@ def hls_player(page: Page, asset_server: StaticServer) -> HlsPlayerFactory:
     """`await hls_player(src, *, low_latency=True, decode_timecode=True, samples=600)` opens the player on `page`."""
 
     async def open_player(
-        src: str, *, low_latency: bool | None = True, decode_timecode: bool = True, samples: int = 600
+        src: str,
+        *,
+        low_latency: bool | None = True,
+        decode_timecode: bool = True,
+        samples: int = 600,
+        hls_version: str | None = None,
     ) -> HlsPlayerDriver:
         return await open_hls_player(
-            page, asset_server.base_url, src, low_latency=low_latency, decode_timecode=decode_timecode, samples=samples
+            page,
+            asset_server.base_url,
+            src,
+            low_latency=low_latency,
+            decode_timecode=decode_timecode,
+            samples=samples,
+            hls_version=hls_version,
         )
 
     return open_player

@@ -66,7 +66,14 @@ async def ffprobe(url: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("mount", "video", "audio", "size"),
-    [("h264_aac", "h264", "aac", (640, 360)), ("h265", "hevc", None, (320, 240))],
+    [
+        ("h264_aac", "h264", "aac", (640, 360)),
+        ("h265", "hevc", None, (320, 240)),
+        # Audio HLS cannot carry as it is arrives as AAC (transcoded in the worker).
+        ("h264_pcmu", "h264", "aac", (640, 360)),
+        ("h264_pcma", "h264", "aac", (640, 360)),
+        ("h264_opus", "h264", "aac", (640, 360)),
+    ],
 )
 async def test_ffprobe_reads_the_hls_stream(
     hass: HomeAssistant,

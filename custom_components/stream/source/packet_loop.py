@@ -6,20 +6,23 @@
 4. `_hold` or `_mux`: packets wait from the first keyframe until the fMP4 writer can be made (it needs the first
    keyframe and, for ADTS audio, the first audio frame), then go to the segmenter.
 
-Remux only: packets are copied into fMP4, never decoded or encoded. The common path of a packet is a handful of
-attribute reads and calls: everything here runs for every packet.
+Video and AAC/MP3 audio are copied into fMP4, never decoded or encoded; other audio (G.711, Opus, ...) is
+transcoded to AAC once here (`_transcode`, `audio_transcode.py`) and the AAC goes through steps 4 on. The common
+path of a packet is a handful of attribute reads and calls: everything here runs for every packet.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Buffer, Iterator
+from fractions import Fraction
 from typing import TYPE_CHECKING, cast
 
 from ..const import AUDIO_CODECS, PACKETS_TO_WAIT_FOR_AUDIO
 from ..exceptions import StreamEndedError, StreamWorkerError
 from ..remux.segmenter import Segmenter
 from ..settings import non_ll_hls_settings
+from .audio_transcode import AacTranscoder
 from .run import LiveSink, WorkerRun
 from .timestamps import TimestampValidator, Verdict
 from .tracks import (
@@ -66,6 +69,8 @@ class PacketLoop:
         # The camera's audio goes to live viewers whatever its codec (G.711 passes through to WebRTC); HLS carries
         # it only when fMP4 can (`_audio`).
         self._source_audio: AvStream | None = container.streams.audio[0] if container.streams.audio else None
+        self._damage = run.damage
+        self._transcoder: AacTranscoder | None = None  # for audio fMP4 cannot carry as it is
         self._audio = self._carried_audio()
         self._settings = run.settings
         if "hls" in container.format.name.split(","):
@@ -74,11 +79,15 @@ class PacketLoop:
         self._audio_clock = track_clock(self._source_audio.time_base) if self._source_audio else NO_CLOCK
         self._video_check = TimestampValidator(self._video_clock.timescale)
         self._audio_check = TimestampValidator(self._audio_clock.timescale or 1)
+        # The muxed audio track's timescale: the source's, or the AAC sample rate of transcoded audio.
+        self._muxed_audio_scale = self._transcoder.sample_rate if self._transcoder else self._audio_clock.timescale
         self._writer: Fmp4Writer | None = None
         self._segmenter: Segmenter | None = None
         self._preroll: list[HeldPacket] = []
         self._first_audio: bytes | None = None
-        self._audio_ready = self._audio is None or bool(self._audio.codec_context.extradata)
+        self._audio_ready = (
+            self._audio is None or self._transcoder is not None or bool(self._audio.codec_context.extradata)
+        )
         self._audio_frame_ticks = self._packed_aac_frame_ticks()
         self._last_audio_dts: int | None = None
         self._carry_audio = False  # writer.has_audio, once there is a writer
@@ -86,21 +95,42 @@ class PacketLoop:
         self._unreadable_keyframes = 0  # first keyframes in a row whose parameter sets could not be read
         self._on_packet = self._stats.rates.on_packet
         self._live = run.live
-        self._damage = run.damage
         self._start_run()
 
     def _carried_audio(self) -> AvStream | None:
+        """The source's audio when fMP4 carries it: as it is (AAC, MP3) or transcoded to AAC (`_transcoder`); the
+        diagnostics' `audio_codec` says which. Audio FFmpeg cannot decode goes to live viewers only."""
         audio = self._source_audio
-        if audio is not None and audio.codec_context.name in AUDIO_CODECS:
-            self._stats.audio_codec = audio.codec_context.name
+        if audio is None:
+            return None
+        actx = cast("AudioCodecContext", audio.codec_context)
+        if actx.name in AUDIO_CODECS:
+            self._stats.audio_codec = f"{actx.name} (passed through)"
             return audio
-        if audio is not None:
-            _LOGGER.debug("Audio codec %s is not carried in HLS", audio.codec_context.name)
-        return None
+        try:
+            self._transcoder = AacTranscoder(
+                actx.name,
+                actx.sample_rate,
+                actx.layout.nb_channels,
+                actx.extradata,
+                _fraction(audio.time_base, actx.sample_rate),
+                self._damaged_audio,
+            )
+        except ValueError as err:
+            _LOGGER.warning("Playing without audio in HLS and recordings: %s", err)
+            self._stats.audio_codec = f"{actx.name} (not carried: FFmpeg cannot decode it)"
+            return None
+        self._stats.audio_codec = f"aac (transcoded from {actx.name})"
+        return audio
+
+    def _damaged_audio(self, err: Exception) -> None:
+        self._damage.report("audio to transcode", err)
 
     def _packed_aac_frame_ticks(self) -> int:
         """MPEG-TS packs several AAC frames into one PES packet and FFmpeg leaves all but the first without a dts
         when probing was short: such frames follow on from the previous one (1024 samples each)."""
+        if self._transcoder is not None:
+            return 0
         rate: int = self._audio.codec_context.sample_rate if self._audio is not None else 0  # type: ignore[attr-defined]
         scale = self._audio_clock.timescale
         return round(AAC_FRAME_SAMPLES * scale / rate) if rate and scale else 0
@@ -173,6 +203,9 @@ class PacketLoop:
         keyframe = packet.is_keyframe if is_video else True
         self._on_packet(is_video, dts, clock.timescale, packet.size, keyframe)
         data = self._fan_out(packet, is_video, keyframe, pts)
+        if not is_video and self._transcoder is not None:
+            self._transcode(packet.pts if packet.pts is not None else raw_dts, data)
+            return
         if self._writer is None:
             self._hold((is_video, dts, pts, keyframe, data))
             return
@@ -223,6 +256,8 @@ class PacketLoop:
             self._run.on_discontinuity()
         self._video_check.reset()
         self._audio_check.reset()
+        if self._transcoder is not None:
+            self._transcoder.restart()
         check.check(raw_dts)
         if self._writer is not None:
             self._segmenter = self._new_segmenter(self._writer)
@@ -246,6 +281,15 @@ class PacketLoop:
             except Exception as err:  # whatever a bad sample raises there, the run goes on
                 self._damage.report("live video", err)
         return data
+
+    def _transcode(self, raw_pts: int, data: bytes) -> None:
+        """Camera audio in, the AAC frames it completes out to the muxer (in the AAC track's timescale)."""
+        transcoder = cast("AacTranscoder", self._transcoder)
+        for dts, frame in transcoder.transcode(raw_pts, data):
+            if self._writer is None:
+                self._hold((False, dts, dts, True, frame))
+            else:
+                self._mux(frame, False, dts, dts, True, frame)
 
     def _live_audio(self, pts: int, data: bytes) -> None:
         """Audio for live viewers (passed through or transcoded): a frame the decoder rejects is dropped."""
@@ -333,10 +377,13 @@ class PacketLoop:
         from ..remux.fmp4.writer import make_audio_track
 
         audio = self._audio
-        if audio is None or not (audio.codec_context.extradata or self._first_audio is not None):
+        if audio is None or not (audio.codec_context.extradata or self._first_audio is not None or self._transcoder):
             return None
         actx = cast("AudioCodecContext", audio.codec_context)
+        aac = self._transcoder
         try:
+            if aac is not None:
+                return make_audio_track("aac", aac.sample_rate, aac.sample_rate, aac.channels, aac.config, None)
             return make_audio_track(
                 actx.name,
                 self._audio_clock.timescale,
@@ -356,7 +403,7 @@ class PacketLoop:
             writer,
             self._run.timeline,
             video_timescale=self._video_clock.timescale,
-            audio_timescale=self._audio_clock.timescale if writer.has_audio else None,
+            audio_timescale=self._muxed_audio_scale if writer.has_audio else None,
             part_target=settings.part_target_duration,
             min_segment_duration=settings.min_segment_duration,
             first_segment_duration=settings.part_hold_back if settings.ll_hls else None,
@@ -373,3 +420,9 @@ def _ticks(clock: TrackClock, raw_dts: int, raw_pts: int | None) -> tuple[int, i
         return raw_dts, raw_pts if raw_pts is not None else raw_dts
     dts = to_ticks(raw_dts)
     return dts, to_ticks(raw_pts) if raw_pts is not None else dts
+
+
+def _fraction(time_base: object, sample_rate: int) -> Fraction:
+    """A stream's time base as a Fraction (1/sample rate when the stream has none)."""
+    numerator, denominator = getattr(time_base, "numerator", 0), getattr(time_base, "denominator", 0)
+    return Fraction(numerator, denominator) if numerator and denominator else Fraction(1, sample_rate or 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
-from custom_components.stream.outputs.webrtc.codecs import h264_capability
+from custom_components.stream.outputs.webrtc.codecs import h264_capability, use_camera_level
 
 CHROMIUM_SOFTWARE_H264_OFFER = "\r\n".join(
     [
@@ -56,6 +56,7 @@ async def answer_codecs(camera_profile: str) -> list[tuple[int | None, str, str]
         transceiver = pc.addTransceiver("video", direction="sendonly")
         transceiver.setCodecPreferences(h264_capability(camera_profile))
         await pc.setRemoteDescription(RTCSessionDescription(sdp=CHROMIUM_SOFTWARE_H264_OFFER, type="offer"))
+        use_camera_level(transceiver._codecs, camera_profile)  # as the session does
         answer = await pc.createAnswer()
     finally:
         await pc.close()

@@ -40,9 +40,11 @@ class SourceInfo:
 
     @property
     def ready(self) -> bool:
-        """True once a session can be decided: frame order known and, for H.264, the profile (from the SPS)."""
+        """True once a session can be decided: frame order known and the profile (H.264: profile_level_id; H.265:
+        the parameter sets, whose SPS tells it)."""
         if self.video.codec != "h264":
-            return True
+            sets = self.video.parameter_sets
+            return self.order_known and sets is not None and bool(sets.sps)
         return self.order_known and self.video.profile_level_id is not None
 
 

@@ -18,13 +18,15 @@ from typing import Any
 from ...remux.fmp4.parameter_sets import VideoCodec
 from ...source.description import AudioSource, FrameOrder, SourceInfo, VideoSource, profile_level_id
 from .frames import VIDEO_CLOCK_RATE, LiveAudioFrame, LiveVideoFrame
-from .opus import OpusTranscoder
+from .opus import OPUS_CLOCK_RATE, OpusTranscoder
 from .video import AnnexBConverter
 
 # Video frames a viewer may have queued (about 2 s at 30 fps) before it skips to the next keyframe.
 MAX_QUEUED_VIDEO = 60
 MAX_QUEUED_AUDIO = 100
-PASSTHROUGH_AUDIO = {"pcm_mulaw": ("PCMU", 8000), "pcm_alaw": ("PCMA", 8000)}
+# Camera audio WebRTC carries as it is (FFmpeg's codec name: RTP name and clock rate); the rest is transcoded to Opus.
+# A demuxed Opus packet is one RTP payload as the camera sent it (RFC 7587), and its clock is always 48 kHz.
+PASSTHROUGH_AUDIO = {"pcm_mulaw": ("PCMU", 8000), "pcm_alaw": ("PCMA", 8000), "opus": ("opus", OPUS_CLOCK_RATE)}
 
 type CallSoon = Callable[..., None]
 

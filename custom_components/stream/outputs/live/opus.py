@@ -1,6 +1,6 @@
 """Camera audio that WebRTC cannot carry as is (AAC, MP3, ...) re-encoded to Opus, once per camera (worker thread).
 
-Every viewer of the camera shares the result; G.711 passes through untouched and never comes here.
+Every viewer of the camera shares the result; G.711 and Opus pass through untouched and never come here.
 """
 
 from __future__ import annotations

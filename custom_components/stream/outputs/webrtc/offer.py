@@ -11,7 +11,7 @@ range, an `OverflowError` when ICE first sends. `check_offer` refuses each with 
 | `webrtc_offer_invalid` | is not SDP aiortc can read, or lacks ICE credentials or a DTLS role (`a=setup`) |
 | `webrtc_offer_no_fingerprint` | has a media section without a DTLS fingerprint of an algorithm aiortc checks |
 | `webrtc_offer_bad_port` | names a port outside 0-65535 (media, RTCP) or 1-65535 (ICE candidate) |
-| `webrtc_offer_no_video` | has no video section the browser receives H.264 on |
+| `webrtc_offer_no_video` | has no video section the browser receives H.264 or H.265 on |
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.sdp import MediaDescription, SessionDescription
 
 from .errors import SessionError
@@ -30,14 +31,17 @@ MAX_OFFER_BYTES = 64 * 1024
 MAX_PORT = 65535
 RTP_KINDS = ("audio", "video")
 RECEIVING = (None, "recvonly", "sendrecv")  # directions in which the browser receives (none given: sendrecv)
+VIDEO_CODECS = ("video/h264", "video/h265")  # what we send (passthrough): the camera's own
 
 
 @dataclass(frozen=True, slots=True)
 class CheckedOffer:
-    """An offer that passed `check_offer`, and the media kinds the browser receives."""
+    """An offer that passed `check_offer`, the media kinds the browser receives, and the codecs of the first video
+    section it receives on."""
 
     sdp: str
     kinds: frozenset[str]
+    video_codecs: tuple[RTCRtpCodecParameters, ...] = ()
 
 
 def check_offer(sdp: str) -> CheckedOffer:
@@ -56,10 +60,11 @@ def check_offer(sdp: str) -> CheckedOffer:
         _check_ports(index, media)
         if media.kind in RTP_KINDS:
             _check_transport(index, media)
-    kinds = frozenset(media.kind for media in description.media if _receives(media))
-    if "video" not in kinds:
-        raise SessionError("webrtc_offer_no_video", "The offer has no video section that receives H.264")
-    return CheckedOffer(sdp, kinds)
+    receiving = [media for media in description.media if _receives(media)]
+    video = next((media for media in receiving if media.kind == "video"), None)
+    if video is None:
+        raise SessionError("webrtc_offer_no_video", "The offer has no video section that receives H.264 or H.265")
+    return CheckedOffer(sdp, frozenset(media.kind for media in receiving), tuple(video.rtp.codecs))
 
 
 def _check_ports(index: int, media: MediaDescription) -> None:
@@ -92,7 +97,23 @@ def _check_transport(index: int, media: MediaDescription) -> None:
 
 
 def _receives(media: MediaDescription) -> bool:
-    """A section the browser receives on: not rejected (port 0), and for video, with H.264 among its codecs."""
+    """A section the browser receives on: not rejected (port 0), and for video, with H.264 or H.265 among its
+    codecs."""
     if media.kind not in RTP_KINDS or media.port == 0 or media.direction not in RECEIVING:
         return False
-    return media.kind != "video" or any(codec.mimeType.lower() == "video/h264" for codec in media.rtp.codecs)
+    return media.kind != "video" or any(codec.mimeType.lower() in VIDEO_CODECS for codec in media.rtp.codecs)
+
+
+def decline_answer(sdp: str) -> str:
+    """An answer that rejects every media section of a checked offer (port 0, RFC 3264 section 6): the browser's
+    connection ends up with nothing to receive and no error, and nothing is set up on our side."""
+    description = SessionDescription.parse(sdp)
+    lines = ["v=0", "o=- 0 1 IN IP4 0.0.0.0", "s=-", "t=0 0"]
+    for media in description.media:
+        formats = " ".join(str(fmt) for fmt in media.fmt[:1]) or "0"
+        lines.append(f"m={media.kind} 0 {media.profile} {formats}")
+        lines.append("c=IN IP4 0.0.0.0")
+        if media.rtp.muxId:
+            lines.append(f"a=mid:{media.rtp.muxId}")
+        lines.append("a=inactive")
+    return "\r\n".join(lines) + "\r\n"

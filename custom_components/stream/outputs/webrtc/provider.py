@@ -25,8 +25,9 @@ from ...source.codec_memory import CodecLearner, CodecMemory
 from ...source.codec_memory.record import decision
 from ...source.description import SourceInfo
 from .errors import SessionError
+from .h265 import offers_h265
 from .ice import choose_ice_servers
-from .offer import check_offer
+from .offer import check_offer, decline_answer
 from .session import WebRtcSession
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ GO2RTC_DOMAIN = "go2rtc"
 
 def unsupported_reason(source: SourceInfo) -> str | None:
     """Why WebRTC cannot carry this camera without transcoding, or None when it can."""
-    if source.video.codec != "h264":
-        return "The camera sends H.265, which WebRTC here does not carry (H.264 only)"
+    if source.video.codec not in ("h264", "hevc"):
+        return f"The camera sends {source.video.codec}, which WebRTC here does not carry (H.264 and H.265 only)"
     if source.reordered:
         return "The camera sends B-frames, which WebRTC cannot carry"
     return None
@@ -132,6 +133,12 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
         if (reason := unsupported_reason(source)) is not None:
             raise SessionError("webrtc_codec_unsupported", reason)
         if session.closed:
+            return
+        if source.video.codec == "hevc" and not offers_h265(offer.video_codecs):
+            # A browser without H.265 over WebRTC: no error (the frontend would show it on the card), see
+            # ARCHITECTURE.md "H.265 over WebRTC".
+            await session.close()
+            send_message(WebRTCAnswer(decline_answer(offer.sdp)))
             return
         ice_servers = choose_ice_servers(camera.async_get_webrtc_client_configuration().configuration.ice_servers)
         answer = await session.answer(offer, source, ice_servers, self.relay_only)

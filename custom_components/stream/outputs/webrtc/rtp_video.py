@@ -1,11 +1,12 @@
-"""A viewer's H.264 frames sent as SRTP straight onto its peer connection's socket.
+"""A viewer's H.264 or H.265 frames sent as SRTP straight onto its peer connection's socket.
 
 aiortc's own send loop builds an RtpPacket object per packet, writes its header extensions and awaits four layers
 (DTLS, ICE transport, aioice connection, protocol) before `sendto`: nearly all of a viewer's CPU at ~430 packets/s
 for a 4 Mbit/s camera. For passthrough video every header is the same but for marker, sequence number and
 timestamp, and the only extension is the constant `mid`, so this loop packs 12 bytes and a precomputed extension per
 packet, protects it with the DTLS transport's SRTP session and hands it to the nominated candidate pair's socket,
-a whole frame at a time.
+a whole frame at a time. H.264 is packetized by aiortc's own packetizer (RFC 6184), H.265 by ours (rtp_h265.py,
+RFC 7798: aiortc has none).
 
 It stands in for one sender's RTP loop and retransmissions (`RTCRtpSender._run_rtp`, `_retransmit`); aiortc keeps
 negotiation, RTCP (sender reports, NACK/PLI handling) and `stop`. It keeps the sender-report counters aiortc's RTCP
@@ -30,7 +31,9 @@ from aiortc.rtp import pack_header_extensions
 from aiortc.utils import random32
 
 from ..live import LiveVideoFrame, LiveViewer
+from .h265 import H265_MIME_TYPE
 from .rtp_cost import ntp_time_now
+from .rtp_h265 import H265Packetizer
 from .tracks import VIDEO_FRAME_STEP, RtpTimeline
 
 _LOGGER = logging.getLogger(__name__)
@@ -92,6 +95,7 @@ class DirectVideoSender:
         self._first_byte = _RTP_VERSION
         self._extension = b""
         self._history: list[bytes | None] = [None] * HISTORY_SIZE  # unprotected packets, by sequence number
+        self._h265: H265Packetizer | None = None  # set when H.265 was negotiated
 
     def attach(self) -> None:
         """Take over the sender's RTP loop and retransmissions; learn the negotiated parameters when it starts."""
@@ -111,6 +115,7 @@ class DirectVideoSender:
         if codec.payloadType is None:  # aiortc always assigns one when it negotiates
             raise ValueError("The negotiated video codec has no payload type")
         self._payload_type = codec.payloadType
+        self._h265 = H265Packetizer() if codec.mimeType.lower() == H265_MIME_TYPE.lower() else None
         self._rtx_payload_type = next(
             (
                 rtx.payloadType
@@ -141,7 +146,10 @@ class DirectVideoSender:
     def send_frame(self, frame: LiveVideoFrame) -> int:
         """Packetize, protect and send one frame; its RTP timestamp."""
         timestamp = (self._timestamp_origin + self._timeline.rebase(frame.run, frame.pts)) & 0xFFFFFFFF
-        payloads = H264Encoder._packetize(H264Encoder._split_bitstream(frame.data))
+        if self._h265 is not None:
+            payloads = self._h265.packetize(frame.data)
+        else:
+            payloads = H264Encoder._packetize(H264Encoder._split_bitstream(frame.data))
         if not payloads:
             return timestamp
         pack = _HEADER.pack

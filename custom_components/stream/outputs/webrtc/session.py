@@ -7,9 +7,11 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
-from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc.codecs import CODECS
 from aiortc.exceptions import InvalidStateError
 from aiortc.rtcicetransport import RTCIceCandidate
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import candidate_from_sdp
 from homeassistant.components.camera.webrtc import WebRTCSendMessage
 from webrtc_models import RTCIceCandidateInit
@@ -17,8 +19,9 @@ from webrtc_models import RTCIceCandidateInit
 from ...core import Stream
 from ...source.description import SourceInfo
 from ..live import LiveViewer
-from .codecs import CodecRegistryFullError, audio_capability, h264_capability
+from .codecs import CodecRegistryFullError, audio_capability, h264_capability, use_camera_level
 from .errors import SessionError
+from .h265 import H265_MIME_TYPE, answer_parameters, h265_capability, negotiate
 from .ice import limit_gathering_time, rtc_configuration
 from .offer import CheckedOffer, check_candidate_ports
 from .rtp_cost import decline_unused_extensions
@@ -43,6 +46,37 @@ def _parse_candidate(candidate: RTCIceCandidateInit) -> RTCIceCandidate | None:
     if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
         parsed.sdpMLineIndex = 0
     return parsed
+
+
+def _video_capability(source: SourceInfo) -> list[RTCRtpCodecCapability]:
+    """The session's video preferences: the camera's own H.264 profile, or H.265."""
+    try:
+        if source.video.codec == "hevc":
+            return h265_capability()
+        if source.video.profile_level_id is None:
+            raise SessionError("webrtc_codec_unsupported", "The camera's H.264 profile is not known yet")
+        return h264_capability(source.video.profile_level_id)
+    except CodecRegistryFullError as err:
+        raise SessionError("webrtc_codec_unsupported", str(err)) from None
+
+
+def _answer_h265(video: RTCRtpTransceiver, offer: CheckedOffer, source: SourceInfo) -> None:
+    """Answer the offered H.265 entry that decodes the camera's stream, with the camera's format parameters."""
+    sets = source.video.parameter_sets
+    if sets is None or not sets.sps:
+        raise SessionError("webrtc_codec_unsupported", "The camera's H.265 parameter sets are not known yet")
+    try:
+        camera = answer_parameters(sets)
+    except ValueError as err:
+        raise SessionError("webrtc_codec_unsupported", f"Unreadable H.265 SPS ({err})") from None
+    ours = next(codec for codec in CODECS["video"] if codec.mimeType == H265_MIME_TYPE)
+    codecs = negotiate(offer.video_codecs, ours, camera)
+    if codecs is None:
+        raise SessionError(
+            "webrtc_codec_unsupported",
+            f"The browser offers no H.265 profile that decodes the camera's (profile-id {camera['profile-id']})",
+        )
+    video._codecs = codecs  # aiortc's choice, made by codec name only (see h265.py)
 
 
 class WebRtcSession:
@@ -80,13 +114,7 @@ class WebRtcSession:
         self, offer: CheckedOffer, source: SourceInfo, ice_servers: Sequence[RTCIceServer], relay_only: bool
     ) -> str | None:
         """The answer SDP (with our candidates), or None if the session was closed meanwhile."""
-        if source.video.profile_level_id is None:
-            raise SessionError("webrtc_codec_unsupported", "The camera's H.264 profile is not known yet")
-        try:
-            video_codecs = h264_capability(source.video.profile_level_id)
-        except CodecRegistryFullError as err:
-            raise SessionError("webrtc_codec_unsupported", str(err)) from None
-
+        video_codecs = _video_capability(source)
         self.sent = source
         self._viewer = viewer = self._stream.add_live_viewer()
         self._pc = pc = RTCPeerConnection(rtc_configuration(ice_servers, relay_only))
@@ -94,6 +122,8 @@ class WebRtcSession:
         video = pc.addTransceiver("video", direction="sendonly")
         video.setCodecPreferences(video_codecs)
         if not attach_direct_video_sender(video.sender, viewer):
+            if source.video.codec != "h264":  # aiortc's own send loop packetizes H.264 only
+                raise SessionError("webrtc_codec_unsupported", "aiortc moved: cannot send H.265")
             video.sender.replaceTrack(LiveVideoTrack(viewer))
         if source.audio is not None and "audio" in offer.kinds:
             audio = pc.addTransceiver(LiveAudioTrack(viewer), direction="sendonly")
@@ -101,8 +131,14 @@ class WebRtcSession:
         await self._stream.start()
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=decline_unused_extensions(offer.sdp), type="offer"))
+            if source.video.codec == "hevc":
+                _answer_h265(video, offer, source)
+            elif source.video.profile_level_id is not None:
+                use_camera_level(video._codecs, source.video.profile_level_id)
             limit_gathering_time(pc)
             await pc.setLocalDescription(await pc.createAnswer())
+        except SessionError:
+            raise
         except (ValueError, InvalidStateError) as err:
             raise SessionError("webrtc_offer_failed", f"Cannot answer the offer: {err}") from None
         except Exception as err:  # aiortc's OperationError when no codec is common, among others

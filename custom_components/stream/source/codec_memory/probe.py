@@ -42,7 +42,7 @@ def _read_until_known(container: InputContainer, stop: threading.Event) -> Sourc
     order = FrameOrder()
     deadline = time.monotonic() + PROBE_READ_SECONDS
     for packet in container.demux(video):
-        if sets is not None and (codec != "h264" or order.known):
+        if sets is not None and order.known:
             break
         if stop.is_set() or time.monotonic() > deadline:
             break

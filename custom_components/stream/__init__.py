@@ -37,6 +37,8 @@ from .const import (
 )
 from .core import Stream
 from .exceptions import StreamClientError, StreamOpenClientError, StreamWorkerError
+from .ffmpeg_log import async_setup_ffmpeg_logging
+from .issues import async_track_removed_cameras
 from .orientation import Orientation
 from .redact import redact_credentials
 from .settings import CONFIG_SCHEMA, DOMAIN_SCHEMA, StreamSettings, settings_from_config
@@ -94,14 +96,21 @@ def create_stream(
 
 
 async def async_check_stream_client_error(
-    hass: HomeAssistant, source: str, pyav_options: dict[str, str] | None = None
+    hass: HomeAssistant, source: str, pyav_options: Mapping[str, str | bool | float] | None = None
 ) -> None:
-    """Open `source` once (off the event loop) and raise StreamOpenClientError if that fails."""
+    """Open `source` once (off the event loop) and raise StreamOpenClientError if that fails.
+
+    `pyav_options` are stream options (`rtsp_transport`, ...), converted as for `create_stream` (as in the built-in).
+    """
     from .source.worker import open_source
+
+    if DOMAIN not in hass.data:
+        raise HomeAssistantError("Stream integration is not set up.")
+    open_options, _ = convert_stream_options(pyav_options or {}, hass.data[DOMAIN][ATTR_SETTINGS])
 
     def probe() -> None:
         try:
-            open_source(source, source_open_options(source, pyav_options or {})).close()
+            open_source(source, source_open_options(source, open_options)).close()
         except StreamWorkerError as err:
             raise StreamOpenClientError(str(err), err.error_code) from err
 
@@ -120,7 +129,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         ATTR_SETTINGS: settings_from_config(conf),
         DATA_CONFIG: conf,
     }
-    _quiet_ffmpeg_logging()
+    await async_setup_ffmpeg_logging(hass, lambda: _stream_sources(hass))
+    async_track_removed_cameras(hass)
     async_register_hls_views(hass)
     hass.data[DOMAIN][DATA_UNDO_TAKEOVER] = take_over_builtin({"create_stream": create_stream, "Stream": Stream})
     if conf[CONF_WEBRTC]:
@@ -171,13 +181,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     return True
 
 
+def _stream_sources(hass: HomeAssistant) -> list[str]:
+    """Every stream's source (read from any thread: FFmpeg logs from the workers)."""
+    streams: list[Stream] = hass.data.get(DOMAIN, {}).get(ATTR_STREAMS, [])
+    return [stream.source for stream in list(streams)]
+
+
 def _is_streaming(hass: HomeAssistant, source: str) -> bool:
     streams: list[Stream] = hass.data[DOMAIN][ATTR_STREAMS]
     return any(stream.source == source and stream.worker_running for stream in streams)
-
-
-@callback
-def _quiet_ffmpeg_logging() -> None:
-    """FFmpeg's own log is noise for users; our worker reports what matters."""
-    for name in ("libav.mp4", "libav.swscaler", "libav.rtsp", "libav.h264", "libav.hevc"):
-        logging.getLogger(name).setLevel(logging.ERROR)

@@ -20,6 +20,7 @@ import av.container
 import numpy as np
 import pytest
 
+from tests.av_sync import measure
 from tests.plugins.simulator import STANDARD_MOUNTS, CameraSimulatorFactory
 from tests.simulator import (
     CameraSimulator,
@@ -30,8 +31,10 @@ from tests.simulator import (
     timecode_age_ms,
     wall_clock_ms,
 )
+from tests.simulator.feeder import SyncTimeline
+from tests.simulator.marker import THRESHOLD_LUMA, TONE_SECONDS, marker_level
 from tests.simulator.pattern import TestPattern
-from tests.simulator.pipeline import launch_description
+from tests.simulator.pipeline import AUDIO_SOURCE_NAME, launch_description
 from tests.simulator.process import PROJECT_DIR
 from tests.simulator.spec import format_spec, parse_spec
 from tests.simulator.timecode import band_height
@@ -112,6 +115,7 @@ def test_pattern_frames_carry_their_timecode_and_move() -> None:
         CameraSpec(),
         CameraSpec(video="h265", bframes=1, audio="opus", width=1280, height=720, fps=25, keyframe_interval=2.5),
         CameraSpec(profile="constrained-baseline", audio="pcma", bitrate=123),
+        CameraSpec(audio="opus", sync=True),
     ],
 )
 def test_spec_text_round_trip(spec: CameraSpec) -> None:
@@ -122,6 +126,8 @@ def test_spec_text_reads_what_humans_write() -> None:
     spec = parse_spec("video=H265, audio=none, keyframe-interval=0.5, fps=10")
     assert spec == CameraSpec(video="h265", audio=None, keyframe_interval=0.5, fps=10)
     assert spec.keyframe_interval_frames == 5
+    assert parse_spec("audio=pcmu,sync=1") == CameraSpec(audio="pcmu", sync=True)
+    assert format_spec(CameraSpec(sync=True)) == "sync=1"
 
 
 @pytest.mark.parametrize(
@@ -133,6 +139,7 @@ def test_spec_text_reads_what_humans_write() -> None:
         ("video=vp8", "video must be one of"),
         ("profile=constrained-baseline,bframes=2", "no B-frames"),
         ("keyframe_interval=0", "keyframe_interval"),
+        ("sync=maybe", "sync must be 1 or 0"),
     ],
 )
 def test_spec_text_refuses_nonsense(text: str, complaint: str) -> None:
@@ -152,6 +159,66 @@ def test_launch_descriptions_build_pipelines(mount: str) -> None:
     payloaders = [pipeline.get_by_name(f"pay{index}") for index in range(2)]
     assert payloaders[0] is not None
     assert (payloaders[1] is not None) == (STANDARD_MOUNTS[mount].audio is not None)
+
+
+@pytest.mark.parametrize("audio", [None, "aac", "pcmu", "pcma", "opus"])
+def test_sync_launch_descriptions_take_the_feeders_audio(audio: str | None) -> None:
+    import gi
+
+    gi.require_version("Gst", "1.0")
+    from gi.repository import Gst
+
+    Gst.init(None)
+    spec = CameraSpec(audio=audio, sync=True)  # type: ignore[arg-type]
+    pipeline = Gst.parse_launch(launch_description("/sync", spec))
+    assert (pipeline.get_by_name(AUDIO_SOURCE_NAME) is not None) == (audio is not None)
+    assert (pipeline.get_by_name("pay1") is not None) == (audio is not None)
+
+
+def test_pattern_draws_the_marker_strip_only_when_asked() -> None:
+    width, height = 320, 240
+    pattern = TestPattern(width, height, fps=15)
+
+    def luma(marker: bool | None) -> np.ndarray:
+        frame = np.frombuffer(pattern.render(3, 4242, marker), dtype=np.uint8)
+        return frame[: width * height].reshape(height, width)
+
+    assert marker_level(luma(True)) > THRESHOLD_LUMA > marker_level(luma(False))
+    assert marker_level(luma(None)) != marker_level(luma(False)), "no strip without the sync marker"
+    assert decode_timecode(luma(True)) == decode_timecode(luma(False)) == 4242
+
+
+def test_sync_timeline_marks_the_first_frame_of_each_second_and_its_audio() -> None:
+    fps, rate = 30, 8000
+    timeline = SyncTimeline(fps, rate, origin_ns=5_000_000_000, origin_index=7)
+    pushed = [*range(0, 31), *range(62, 95)]  # frames 31..61 skipped (a starved feeder): frame 62 takes the marker
+    marked = [frame for frame in pushed if timeline.marker(frame)]
+    assert marked == [0, 30, 62, 90]
+    assert timeline.frame_pts(30) == 6_000_000_000
+    assert timeline.frame_pts(90) == 8_000_000_000
+
+    timeline = SyncTimeline(fps, rate, origin_ns=0, origin_index=0)
+    pieces: list[np.ndarray] = []
+    for frame in pushed:
+        timeline.marker(frame)
+        start, samples = timeline.samples_until(frame)
+        assert start == sum(piece.size for piece in pieces), "each push continues where the last ended"
+        pieces.append(np.frombuffer(samples, dtype=np.int16))
+    audio = np.concatenate(pieces)
+    assert audio.size == 95 * rate // fps, "skipped frames keep their audio: no gap"
+    loud = np.flatnonzero(np.abs(audio) > 1000)
+    starts = [int(loud[0])] + [int(index) for before, index in itertools.pairwise(loud) if index - before > rate // 2]
+    # Bursts start with their marker frame, to the sample (the sine's first sample is zero), and last TONE_SECONDS.
+    assert starts == [frame * rate // fps + 1 for frame in marked]
+    for start in starts:  # whole bursts, also the one whose end was due during the skipped frames
+        burst = loud[(loud >= start) & (loud < start + rate // 2)]
+        assert burst[-1] - burst[0] == pytest.approx(TONE_SECONDS * rate, abs=2)
+
+
+def test_sync_timeline_stamps_audio_early_by_the_encoder_delay() -> None:
+    timeline = SyncTimeline(30, 48000, origin_ns=1_000_000_000, origin_index=0, lead=1024)
+    assert timeline.sample_pts(48000) == pytest.approx(2_000_000_000 - 1024 * 1_000_000_000 / 48000, abs=1)
+    assert timeline.frame_pts(30) == 2_000_000_000
 
 
 def test_command_line_help_and_errors() -> None:
@@ -348,6 +415,29 @@ def test_clients_of_a_mount_share_one_encoder(make_camera_simulator: CameraSimul
             first_codes += more
     seen_by_both = set(second_codes) & set(first_codes)
     assert len(seen_by_both) >= 0.8 * len(second_codes), (first_codes, second_codes)
+
+
+SYNC_SECONDS = 4.0
+SYNC_AT_SOURCE_MS = 1.0  # bursts start with their frames to the sample; sines and codecs blur that by under a ms
+
+
+@pytest.mark.e2e
+def test_sync_marker_is_aligned_at_the_source(make_camera_simulator: CameraSimulatorFactory) -> None:
+    mounts = {codec: dataclasses.replace(SMALL, audio=codec, sync=True) for codec in AUDIO_CODEC_NAMES}  # type: ignore[arg-type]
+    simulator = make_camera_simulator(mounts)
+    with ThreadPoolExecutor(max_workers=len(mounts)) as pool:
+        measured = dict(
+            zip(mounts, pool.map(lambda mount: measure(simulator.url(mount), SYNC_SECONDS), mounts), strict=True)
+        )
+    for codec, measurement in measured.items():
+        assert measurement.audio_codec == AUDIO_CODEC_NAMES[codec]
+        assert len(measurement.pairs) >= SYNC_SECONDS - 1, (codec, measurement)
+        assert all(abs(offset) <= SYNC_AT_SOURCE_MS for offset in measurement.offsets_ms), (codec, measurement)
+        steps = [later - earlier for earlier, later in itertools.pairwise(measurement.markers)]
+        assert steps == pytest.approx([1.0] * len(steps), abs=0.001), "a marker each second of media"
+    with open_camera(simulator.url("pcmu")) as container:  # the timecode band still works beside the strip
+        codes = TimecodeReader(container).read(10)
+    assert all(0 <= timecode_age_ms(code) < MAX_TIMECODE_AGE_MS for code in codes), codes
 
 
 class TimecodeReader:

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .spec import NO_AUDIO, CameraSpec, normalize_mount, parse_spec
+from .spec import CameraSpec, format_value, normalize_mount, parse_spec
 from .urls import camera_url
 
 EXIT_BIND_FAILED = 1
@@ -29,17 +29,15 @@ def _mount_argument(text: str) -> tuple[str, CameraSpec]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    fields = ", ".join(
-        f"{field.name}={NO_AUDIO if field.default is None else field.default}"
-        for field in dataclasses.fields(CameraSpec)
-    )
+    fields = ", ".join(f"{field.name}={format_value(field.default)}" for field in dataclasses.fields(CameraSpec))
     parser = argparse.ArgumentParser(
         prog="scripts/camera",
         description="A live RTSP test camera on 127.0.0.1 (test pattern with a running clock and a timecode band).",
         epilog=(
             f"Mount spec keys and defaults: {fields}. "
             "video: h264|h265; profile (H.264 only): constrained-baseline|main|high; "
-            "audio: aac|pcmu|pcma|opus|none; keyframe_interval in seconds; bitrate in kbit/s. "
+            "audio: aac|pcmu|pcma|opus|none; keyframe_interval in seconds; bitrate in kbit/s; "
+            "sync=1: a 1 kHz tone burst every second that starts with a white strip in that frame (A/V sync marker). "
             "Example: scripts/camera --port 8554 --mount demo:video=h264,audio=aac,width=1280,height=720"
         ),
     )

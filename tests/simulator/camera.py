@@ -20,7 +20,7 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, GLibUnix, Gst, GstRtspServer  # noqa: E402  (versions must be chosen first)
 
 from .feeder import FrameFeeder  # noqa: E402
-from .pipeline import AAC_ENCODERS, VIDEO_SOURCE_NAME, launch_description  # noqa: E402
+from .pipeline import AAC_ENCODERS, AUDIO_SOURCE_NAME, VIDEO_SOURCE_NAME, launch_description  # noqa: E402
 from .spec import CameraSpec  # noqa: E402
 
 _LOGGER = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class CameraServer:
             payloader = element.get_by_name(f"pay{index}")
             payloader.get_static_pad("src").add_probe(Gst.PadProbeType.QUERY_UPSTREAM, _refuse_seeking)
         appsrc = element.get_by_name(VIDEO_SOURCE_NAME)
-        feeder = FrameFeeder(appsrc, spec, Gst, path)
+        feeder = FrameFeeder(appsrc, spec, Gst, path, audio_source=element.get_by_name(AUDIO_SOURCE_NAME))
         self._feeders.add(feeder)
         self._medias.add(media)
         media.connect("unprepared", self._on_media_unprepared, feeder, path)

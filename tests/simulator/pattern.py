@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from .marker import draw_marker, strip_rows
 from .timecode import band_height, encode_timecode
 
 # 75 % colour bars (white, yellow, cyan, green, magenta, red, blue) in BT.601 limited-range Y, U, V.
@@ -41,8 +42,9 @@ class TestPattern:
         """Bytes in one I420 frame."""
         return self._background.size
 
-    def render(self, index: int, timecode_ms: int) -> bytes:
-        """Frame number `index` stamped with `timecode_ms`, as I420 bytes."""
+    def render(self, index: int, timecode_ms: int, marker: bool | None = None) -> bytes:
+        """Frame number `index` stamped with `timecode_ms`, as I420 bytes; with `marker` not None, the sync marker's
+        strip is drawn, white when `marker` is true (see `marker`)."""
         frame = self._frame
         np.copyto(frame, self._background)
         luma, chroma_u, chroma_v = _planes(frame, self.width, self.height)
@@ -52,6 +54,11 @@ class TestPattern:
         chroma_u[top // 2 : (top + size) // 2, left // 2 : (left + size) // 2] = _NEUTRAL_CHROMA
         chroma_v[top // 2 : (top + size) // 2, left // 2 : (left + size) // 2] = _NEUTRAL_CHROMA
         encode_timecode(luma, timecode_ms)
+        if marker is not None:
+            draw_marker(luma, marker)
+            rows = strip_rows(self.height)
+            chroma_u[rows.start // 2 : rows.stop // 2, :] = _NEUTRAL_CHROMA
+            chroma_v[rows.start // 2 : rows.stop // 2, :] = _NEUTRAL_CHROMA
         return frame.tobytes()
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .spec import AudioCodec, CameraSpec
 
 VIDEO_SOURCE_NAME = "video_source"
+AUDIO_SOURCE_NAME = "audio_source"  # the sync marker's audio, pushed by the feeder
 VIDEO_PAYLOAD_TYPE = 96
 AUDIO_PAYLOAD_TYPE = 97
 # Preferred first; whichever the GStreamer install has is used.
@@ -35,6 +36,23 @@ def _audio_chain(codec: AudioCodec, aac_encoder: str) -> _AudioChain:
             return _AudioChain(8000, "mulawenc", "rtppcmupay", 0)  # static payload types of RFC 3551
         case "pcma":
             return _AudioChain(8000, "alawenc", "rtppcmapay", 8)
+
+
+def audio_rate(codec: AudioCodec) -> int:
+    """The sample rate a mount with this audio codec streams."""
+    return _audio_chain(codec, AAC_ENCODERS[0]).rate
+
+
+def encoder_delay(codec: AudioCodec) -> int:
+    """Samples the codec's encoder puts before the first input sample (AAC's priming frame) that an RTP stream cannot
+    signal, so a decoder plays everything that much late; the sync marker's bursts start that much early to make up
+    for it, as the decoded audio is what must be in sync."""
+    return 1024 if codec == "aac" else 0
+
+
+def audio_caps(rate: int) -> str:
+    """Caps of the raw sync-marker audio pushed into the audio appsrc: S16 mono."""
+    return f"audio/x-raw,format=S16LE,layout=interleaved,rate={rate},channels=1"
 
 
 def video_caps(spec: CameraSpec) -> str:
@@ -69,9 +87,16 @@ def launch_description(mount: str, spec: CameraSpec, *, aac_encoder: str = AAC_E
     if spec.audio is None:
         return f"( {video} )"
     chain = _audio_chain(spec.audio, aac_encoder)
-    audio = (
-        f"audiotestsrc is-live=true wave=ticks volume=0.3 samplesperbuffer={chain.rate // 50} "
-        f"! audioconvert ! audioresample ! audio/x-raw,rate={chain.rate},channels=1 "
-        f"! {chain.encoder} ! {chain.payloader} name=pay1 pt={chain.payload_type}"
-    )
+    if spec.sync:
+        # Tone bursts pushed by the feeder with the frames, timestamped on the same running time.
+        source = (
+            f"appsrc name={AUDIO_SOURCE_NAME} is-live=true format=time do-timestamp=false block=false "
+            f'caps="{audio_caps(chain.rate)}" ! audioconvert'
+        )
+    else:
+        source = (
+            f"audiotestsrc is-live=true wave=ticks volume=0.3 samplesperbuffer={chain.rate // 50} "
+            f"! audioconvert ! audioresample ! audio/x-raw,rate={chain.rate},channels=1"
+        )
+    audio = f"{source} ! {chain.encoder} ! {chain.payloader} name=pay1 pt={chain.payload_type}"
     return f"( {video} {audio} )"

@@ -20,7 +20,9 @@ MAX_BFRAMES = 16
 
 @dataclass(frozen=True)
 class CameraSpec:
-    """One mount's stream. `profile` applies to H.264 only; `keyframe_interval` is in seconds, `bitrate` in kbit/s."""
+    """One mount's stream. `profile` applies to H.264 only; `keyframe_interval` is in seconds, `bitrate` in kbit/s.
+
+    With `sync`, the audio is the sync marker's tone bursts instead of ticks (see `marker`)."""
 
     video: VideoCodec = "h264"
     profile: H264Profile = "high"
@@ -31,6 +33,7 @@ class CameraSpec:
     fps: int = 30
     keyframe_interval: float = 1.0
     bitrate: int = 800
+    sync: bool = False  # the sync marker of `marker`: a tone burst a second, with a white strip in that frame
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))
@@ -81,7 +84,15 @@ def parse_spec(text: str) -> CameraSpec:
     return CameraSpec(**values)  # type: ignore[arg-type]  # values are checked by CameraSpec itself
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
 def _parse_value(key: str, raw: str) -> object:
+    if key == "sync":
+        if raw.lower() not in _TRUE + _FALSE:
+            raise ValueError(f"sync must be 1 or 0, got {raw!r}")
+        return raw.lower() in _TRUE
     if key == "audio":
         return None if raw.lower() == NO_AUDIO else raw.lower()
     if key in ("video", "profile"):
@@ -100,8 +111,17 @@ def format_spec(spec: CameraSpec) -> str:
     for field in dataclasses.fields(CameraSpec):
         value = getattr(spec, field.name)
         if value != getattr(default, field.name):
-            items.append(f"{field.name}={NO_AUDIO if value is None else value}")
+            items.append(f"{field.name}={format_value(value)}")
     return ",".join(items)
+
+
+def format_value(value: object) -> str:
+    """A field's value as the text form writes it (`none` for no audio, 1/0 for flags)."""
+    if value is None:
+        return NO_AUDIO
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)
 
 
 def normalize_mount(name: str) -> str:

@@ -85,6 +85,22 @@ async def test_failure_raised_once_after_it_keeps_failing(
     assert issues.raised == frozenset()
 
 
+async def test_a_new_stream_of_the_camera_clears_the_old_streams_issue(
+    hass: HomeAssistant, issue_registry: ir.IssueRegistry
+) -> None:
+    """A camera integration reloaded with the right password creates a new stream; its first good run clears the
+    issue the old stream raised."""
+    clock = Clock()
+    _fail(CameraIssues(hass, LABEL, SOURCE, clock), clock, SourceProblem.CREDENTIALS, 4, 10.0)
+    hevc = replace(H264, video=VideoSource("hevc", 320, 240, None))
+    CameraIssues(hass, LABEL, SOURCE, clock).source_seen(hevc, webrtc=True)
+    assert set(_ours(issue_registry)) == {f"{LABEL}_camera_credentials", f"{LABEL}_camera_h265"}
+    new = CameraIssues(hass, LABEL, SOURCE, clock)
+    new.run_delivered()
+    new.source_seen(H264, webrtc=True)
+    assert _ours(issue_registry) == {}
+
+
 async def test_a_new_cause_replaces_the_old_one(hass: HomeAssistant, issue_registry: ir.IssueRegistry) -> None:
     clock = Clock()
     issues = CameraIssues(hass, LABEL, SOURCE, clock)

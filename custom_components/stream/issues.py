@@ -144,7 +144,9 @@ class CameraIssues:
         )
 
     def _clear(self, problems: frozenset[SourceProblem] | set[SourceProblem]) -> None:
-        for problem in problems & self._raised:
+        # Also the issues this object did not raise: an earlier stream of the same camera did (a camera integration
+        # reloaded with new settings creates a new stream), and only this one can see that the camera recovered.
+        for problem in problems:
             self._raised.discard(problem)
             ir.async_delete_issue(self._hass, DOMAIN, issue_id(self._key, problem))
 

@@ -87,13 +87,14 @@ def test_segments_start_on_keyframes_after_min_duration() -> None:
     feed_video(segmenter, 30 * 4 + 1)  # keyframes every second: segments of 2 s
 
     last_flags = [(header.sequence, last) for header, _, last in emitted]
-    assert last_flags == [(0, False), (0, False), (0, False), (0, True), (1, False), (1, False), (1, False), (1, True)]
+    # Numbered from 1 (see StreamTimeline): hls.js 1.6 makes no blocking reloads while segment 0 is the newest.
+    assert last_flags == [(1, False), (1, False), (1, False), (1, True), (2, False), (2, False), (2, False), (2, True)]
     first_samples = [video[0] for _, video, _ in writer.fragments]
     assert [sample.keyframe for sample in first_samples[::4]] == [True, True]
     segment_durations: dict[int, float] = {}
     for header, part, _ in emitted:
         segment_durations[header.sequence] = segment_durations.get(header.sequence, 0) + part.duration
-    assert segment_durations == pytest.approx({0: 2.0, 1: 2.0})
+    assert segment_durations == pytest.approx({1: 2.0, 2: 2.0})
 
 
 def test_part_duration_matches_sample_timestamps() -> None:
@@ -149,7 +150,7 @@ def test_program_date_time_follows_media_time() -> None:
     segmenter, _, emitted = make_segmenter(part_target=0.5, min_segment=1.9)
     feed_video(segmenter, 30 * 4 + 1)
     headers = {header.sequence: header for header, _, _ in emitted}
-    assert headers[1].program_date_time - headers[0].program_date_time == timedelta(seconds=2)
+    assert headers[2].program_date_time - headers[1].program_date_time == timedelta(seconds=2)
 
 
 def test_flush_closes_the_open_part_as_last_of_segment() -> None:

@@ -32,9 +32,14 @@ class FragmentWriter(Protocol):
 
 @dataclass(slots=True)
 class StreamTimeline:
-    """Counters that outlive one worker run: segment numbers, discontinuities, where the output time stands."""
+    """Counters that outlive one worker run: segment numbers, discontinuities, where the output time stands.
 
-    sequence: int = -1
+    Segment numbers start at 1: hls.js 1.6 makes blocking playlist reloads only once the newest complete segment's
+    number is truthy, so with a segment 0 it polls the playlist on a timer (every ~1.3 s) for as long as segment 0
+    is the newest complete one, i.e. through the whole long second segment of our fast start: stalls on a busy box.
+    """
+
+    sequence: int = 0
     discontinuity: int = -1
     fragment_sequence: int = 0
     time_cursor: float = 0.0  # seconds of output timeline already used

@@ -45,6 +45,13 @@ Run (the report is also written to bench/results/latency-<date>[-quick][-part<P>
     scripts/sandbox --private-net python bench/latency.py --runs 5 --only ours --size 1280x720
     scripts/sandbox --private-net python bench/latency.py --runs 8 --only ours --hls-debug  # + hls.js's own log
 
+    scripts/sandbox --private-net python bench/latency.py --hls-js 1.6.19 --keyframe 2 --loaded  # busy box
+
+The player is the hls.js the pinned frontend bundles (--hls-js picks another vendored one) with the frontend's
+ha-hls-player settings (tests/assets/hls_player.js). --loaded keeps both cores busy for the whole run with
+BUSY_LOOPS busy-loop processes at normal priority, as a Home Assistant box with a recorder and add-ons often is.
+Every run also counts media hls.js loaded twice (a part or segment URL again, or a segment after its parts).
+
 With --hls-debug every run's whole trace, hls.js's debug log included, goes to bench/results/trace-<impl>-<n>.txt.
 """
 
@@ -55,10 +62,12 @@ import asyncio
 import logging
 import math
 import random
+import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -82,6 +91,8 @@ from bench.common.report import RESULTS_DIR, Machine, fmt, head, publish, ratio,
 from bench.common.stats import median, per_run, percentile_or_none, pooled, seconds, worst
 from tests.browser_harness import (
     ASSETS_DIR,
+    FRONTEND_HLS_JS,
+    HLS_JS_VERSIONS,
     HlsPlayerError,
     PlayerState,
     open_browser,
@@ -94,7 +105,9 @@ from tests.simulator import CameraSpec
 
 INTEGRATIONS: tuple[StreamIntegration, ...] = ("ours", "built-in")
 CAMERA_FPS = 30
-KEYFRAME_INTERVAL_S = 1.0
+KEYFRAME_INTERVAL_S = 1.0  # default; --keyframe
+BUSY_LOOPS = 2  # --loaded: one per core of the 2-core box
+BUSY_LOOP_CODE = "while True: pass"
 CAMERA_BITRATE_KBIT = 4000
 DEFAULT_SIZE = "1920x1080"
 MOUNT = "camera"
@@ -358,6 +371,8 @@ class ColdStart:
     invalid: str | None = None  # why nothing could be measured
     problems: list[str] = field(default_factory=list)  # what the integration logged
     hls_version: str = ""
+    repeated_media_loads: int = 0  # media hls.js loaded again (a URL twice, or a segment after its parts)
+    media_loads: int = 0
     camera_fps: float | None = None  # what the camera delivered to the background viewer during this run
     trace: tuple[str, ...] = ()  # what hls.js did, seconds since the page started
 
@@ -435,6 +450,7 @@ async def cold_start(
     number: int,
     playback_s: float,
     hls_debug: bool = False,
+    hls_version: str = FRONTEND_HLS_JS,
 ) -> ColdStart:
     playlist_task: asyncio.Task[PlaylistTiming] | None = None
     async with fresh_context(browser) as context:
@@ -446,7 +462,9 @@ async def cold_start(
             stream = await server.start_stream(camera_url)
             playlist_task = asyncio.create_task(first_playable_playlist(stream.master_url, stream.started_at))
             asked_at = time.time()
-            player = await open_hls_player(page, assets_url, stream.master_url, low_latency=True, samples=SAMPLES_KEPT)
+            player = await open_hls_player(
+                page, assets_url, stream.master_url, low_latency=True, samples=SAMPLES_KEPT, hls_version=hls_version
+            )
             try:
                 first = await player.wait_for_first_frame(timeout_s=FIRST_FRAME_TIMEOUT_S)
             except HlsPlayerError as error:
@@ -509,6 +527,8 @@ def _cold_start_result(
         fatal=state.fatal,
         invalid=playlist.problem,
         hls_version=state.hls_version,
+        repeated_media_loads=state.repeated_media_loads,
+        media_loads=state.media_requests,
         trace=meter.trace,
     )
 
@@ -526,6 +546,9 @@ class Config:
     height: int
     audio: bool
     hls_debug: bool = False
+    hls_version: str = FRONTEND_HLS_JS
+    keyframe_s: float = KEYFRAME_INTERVAL_S
+    loaded: bool = False
 
     def camera_spec(self) -> CameraSpec:
         return CameraSpec(
@@ -535,7 +558,7 @@ class Config:
             width=self.width,
             height=self.height,
             fps=CAMERA_FPS,
-            keyframe_interval=KEYFRAME_INTERVAL_S,
+            keyframe_interval=self.keyframe_s,
             bitrate=CAMERA_BITRATE_KBIT,
         )
 
@@ -547,6 +570,7 @@ class Outcome:
     camera_fps: tuple[float | None, float | None]
     chromium_version: str
     warnings: list[str]
+    keyframe_s: float = KEYFRAME_INTERVAL_S
 
 
 def _run_line(run: ColdStart) -> str:
@@ -561,6 +585,7 @@ def _run_line(run: ColdStart) -> str:
         f" first frame {fmt(run.first_frame_s, '.2f')} s (from start {fmt(run.start_to_frame_s, '.2f')}),"
         f" latency {fmt(seconds(run.latency_median_ms), '.2f')}/{fmt(seconds(run.latency_p95_ms), '.2f')} s,"
         f" stalls {run.stall_episodes} ({run.stalled_s:.2f} s), seek waits {run.seek_waits},"
+        f" repeated loads {run.repeated_media_loads}/{run.media_loads},"
         f" {fmt(run.presented_fps, '.1f')} fps"
         f" (camera {fmt(run.camera_fps, '.1f')})" + (" FATAL" if run.fatal else "")
     )
@@ -593,6 +618,7 @@ async def benchmark(config: Config) -> Outcome:
                             number=number,
                             playback_s=playback_s,
                             hls_debug=config.hls_debug,
+                            hls_version=config.hls_version,
                         )
                     finally:
                         problems = await server.stop_stream()
@@ -604,7 +630,7 @@ async def benchmark(config: Config) -> Outcome:
                     for problem in problems:
                         print(f"    logged: {problem}", flush=True)
                     # Uniform over one keyframe interval: the next join lands anywhere in the GOP, as a user's would.
-                    await asyncio.sleep(SETTLE_S + phases.uniform(0, KEYFRAME_INTERVAL_S))
+                    await asyncio.sleep(SETTLE_S + phases.uniform(0, config.keyframe_s))
                     return run
 
                 print("Warm-up (one unmeasured cold start each):", flush=True)
@@ -628,6 +654,7 @@ async def benchmark(config: Config) -> Outcome:
         camera_fps=camera_fps,
         chromium_version=chromium_version,
         warnings=warnings,
+        keyframe_s=config.keyframe_s,
     )
 
 
@@ -796,6 +823,16 @@ def _figures(playlist_target: float) -> list[Figure]:
             counted=True,
         ),
         Figure(
+            "repeated media loads, total | worst run's (hls.js loading media it already had)",
+            lambda s: float(sum(run.repeated_media_loads for run in s.runs)),
+            lambda s: max((float(run.repeated_media_loads) for run in s.runs), default=0.0),
+            spec="g",
+            worst_spec="g",
+            counted=True,
+            target=0,
+            target_text="0",
+        ),
+        Figure(
             "runs with a fatal hls.js error",
             lambda s: float(s.fatal_runs),
             None,
@@ -847,7 +884,7 @@ def summarize(outcome: Outcome) -> tuple[str, str, list[str]]:
     summaries = _summaries(outcome)
     ours, builtin = summaries.get("ours"), summaries.get("built-in")
     ours_part = outcome.servers.get("ours", (0.0, True))[0]
-    figures = _figures(KEYFRAME_INTERVAL_S + ours_part)
+    figures = _figures(outcome.keyframe_s + ours_part)
     header = (
         "| figure | ours | ours worst run | built-in | built-in worst run | ours/built-in | target (ours) | verdict |"
     )
@@ -893,7 +930,7 @@ def runs_table(runs: Sequence[ColdStart]) -> str:
     header = (
         "| # | implementation | playlist s | master s | first frame s | from start s | latency median s | p95 s "
         "| hls.js latency s | stall episodes | stalled s | player stalls | seeks | seek waits (longest s) "
-        "| longest gap s | fps | dropped "
+        "| longest gap s | fps | dropped | repeated loads "
         "| camera fps | hls.js errors |"
     )
     lines = table_head(header)
@@ -914,7 +951,7 @@ def runs_table(runs: Sequence[ColdStart]) -> str:
             f"| {run.stall_episodes} | {run.stalled_s:.2f} | {run.player_stalls} | {run.seeks} "
             f"| {run.seek_waits} ({run.longest_seek_wait_s:.2f}) "
             f"| {fmt(run.longest_frame_gap_s, '.2f')} | {fmt(run.presented_fps, '.1f')} | {run.dropped_frames} "
-            f"| {fmt(run.camera_fps, '.1f')} | {error_text} |"
+            f"| {run.repeated_media_loads}/{run.media_loads} | {fmt(run.camera_fps, '.1f')} | {error_text} |"
         )
     return "\n".join(lines)
 
@@ -1015,18 +1052,18 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, machine: Ma
     lines = [
         *head("Latency benchmark", "latency", argv),
         f"Camera: simulator, H.264 High {config.width}x{config.height} {CAMERA_FPS} fps, keyframe every"
-        f" {KEYFRAME_INTERVAL_S:g} s, {CAMERA_BITRATE_KBIT} kbit/s{audio}, RTSP over TCP; its encoder kept running by"
+        f" {config.keyframe_s:g} s, {CAMERA_BITRATE_KBIT} kbit/s{audio}, RTSP over TCP; its encoder kept running by"
         f" a background viewer (cold starts join mid-GOP, anywhere in it: a random pause of up to one keyframe"
         f" interval before each). It {'kept' if real_time else '**did not keep**'} real"
         f" time: {fmt(camera_fps, '.2f')} fps delivered over the measured runs, {fmt(worst_fps, '.1f')} fps in the"
         f" worst {FPS_WINDOW_S:g} s window  ",
-        f"Player: hls.js {hls_version} (lowLatencyMode on, otherwise its defaults) in headless Chromium"
-        f" {outcome.chromium_version} (software decoding), a new browser context per cold start;"
+        f"Player: hls.js {hls_version} with the frontend's ha-hls-player settings (lowLatencyMode on) in headless"
+        f" Chromium {outcome.chromium_version} (software decoding), a new browser context per cold start;"
         f" {config.playback_s:g} s of playback after the first frame  ",
         f"Settings (each implementation's own defaults unless --part): {settings}; segment target 6 s  ",
         f"Runs: {config.runs} cold starts per implementation, alternating, after one unmeasured warm-up each;"
         " each in a Home Assistant instance of its own (child process, own loopback port)  ",
-        machine.line(),
+        machine.line(f"LOADED ({BUSY_LOOPS} busy-loop processes for the whole run), " if config.loaded else ""),
         "",
         table,
         "",
@@ -1050,6 +1087,18 @@ def report(config: Config, argv: Sequence[str], outcome: Outcome, *, machine: Ma
     return "\n".join(lines) + "\n", overall
 
 
+@contextmanager
+def busy_loops(count: int) -> Iterator[None]:
+    """`count` processes spinning at normal priority while the block runs: competing load on every core."""
+    loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP_CODE]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+
+
 # -- command line -------------------------------------------------------------------------------------------------
 
 
@@ -1069,6 +1118,13 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--hls-debug", action="store_true", help="write each run's trace with hls.js's debug log to bench/results/"
     )
+    parser.add_argument(
+        "--hls-js", default=FRONTEND_HLS_JS, choices=HLS_JS_VERSIONS, help=f"hls.js version (default {FRONTEND_HLS_JS})"
+    )
+    parser.add_argument(
+        "--keyframe", type=float, default=KEYFRAME_INTERVAL_S, help="camera keyframe interval s (default 1)"
+    )
+    parser.add_argument("--loaded", action="store_true", help=f"{BUSY_LOOPS} busy-loop processes for the whole run")
     parser.add_argument("--serve", choices=INTEGRATIONS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.runs = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
@@ -1098,9 +1154,13 @@ def main(argv: Sequence[str]) -> int:
         height,
         audio=not args.no_audio,
         hls_debug=args.hls_debug,
+        hls_version=args.hls_js,
+        keyframe_s=args.keyframe,
+        loaded=args.loaded,
     )
     machine = Machine()
-    outcome = asyncio.run(benchmark(config))
+    with busy_loops(BUSY_LOOPS if args.loaded else 0):
+        outcome = asyncio.run(benchmark(config))
     text, overall = report(config, argv, outcome, machine=machine)
     publish(
         "latency",
@@ -1110,6 +1170,9 @@ def main(argv: Sequence[str]) -> int:
         (f"-{args.only}" if args.only else "", args.only is not None),
         (f"-{width}x{height}", (width, height) != parse_size(DEFAULT_SIZE)),
         ("-noaudio", args.no_audio),
+        (f"-hlsjs{args.hls_js}", args.hls_js != FRONTEND_HLS_JS),
+        (f"-kf{args.keyframe:g}", args.keyframe != KEYFRAME_INTERVAL_S),
+        ("-loaded", args.loaded),
     )
     return 1 if overall in {"FAIL", "INVALID"} else 0
 

@@ -7,19 +7,25 @@ import errno
 import json
 import socket
 import string
+import threading
 from dataclasses import replace
 from pathlib import Path
 
+import av.logging
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 
 from custom_components.stream.const import DOMAIN
 from custom_components.stream.exceptions import StreamWorkerError
 from custom_components.stream.issues import (
+    CLEAN_WINDOWS,
     FAILED_RUNS,
     FAILING_FOR,
+    LOSS_MIN_PACKETS,
+    LOSSY_WINDOWS,
     CameraIssues,
     async_track_removed_cameras,
     camera_key,
@@ -27,6 +33,7 @@ from custom_components.stream.issues import (
 )
 from custom_components.stream.source.description import SourceInfo, VideoSource
 from custom_components.stream.source.problems import SourceProblem, codec_problems, unreachable_errno
+from custom_components.stream.source.rtp_loss import RTP_LOSS
 from custom_components.stream.source.worker import open_source
 
 SOURCE = "rtsp://admin:s3cret-pw@192.168.1.20:554/Streaming/Channels/101?token=t0ken"
@@ -172,6 +179,52 @@ async def test_removed_camera_takes_its_issues(hass: HomeAssistant, issue_regist
     entities.async_remove(LABEL)
     await hass.async_block_till_done()
     assert _ours(issue_registry) == {}
+
+
+async def test_lost_packets_raise_an_issue_until_the_camera_streams_clean(
+    hass: HomeAssistant, issue_registry: ir.IssueRegistry
+) -> None:
+    issues = CameraIssues(hass, LABEL, SOURCE, Clock())
+    assert (LOSS_MIN_PACKETS, LOSSY_WINDOWS, CLEAN_WINDOWS) == (10, 2, 5)
+    issues.packets_lost(50, streaming=True)
+    issues.packets_lost(9, streaming=True)  # a few lost: not "keeps losing"
+    issues.packets_lost(50, streaming=True)
+    assert _ours(issue_registry) == {}
+    issues.packets_lost(10, streaming=True)
+    issue = _ours(issue_registry)[f"{LABEL}_camera_rtp_packet_loss"]
+    assert issue.severity == ir.IssueSeverity.WARNING
+    for _ in range(4):
+        issues.packets_lost(0, streaming=True)
+    issues.packets_lost(0, streaming=False)  # a window the camera was down proves nothing
+    assert list(_ours(issue_registry)) == [f"{LABEL}_camera_rtp_packet_loss"]
+    issues.packets_lost(0, streaming=True)
+    assert _ours(issue_registry) == {}
+
+
+async def test_ffmpeg_reports_of_lost_packets_are_counted_per_worker_thread(hass: HomeAssistant) -> None:
+    """Through PyAV's real log path: FFmpeg's warning on a watched thread counts (also folded repeats), at any level
+    of the stream logger; other threads' reports do not."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
+    counted: list[int] = []
+
+    def worker() -> None:
+        ident = RTP_LOSS.watch()
+        for _ in range(3):  # PyAV folds these: "RTP: missed 3 packets (repeated 2 more times)" on the next message
+            av.logging.log(av.logging.WARNING, "rtsp", "RTP: missed 3 packets")
+        av.logging.log(av.logging.WARNING, "rtsp", "max delay reached. need to consume packet")
+        av.logging.log(av.logging.WARNING, "rtsp", "RTP: missed 4 packets")
+        counted.append(RTP_LOSS.take(ident))
+        counted.append(RTP_LOSS.take(ident))
+        RTP_LOSS.unwatch(ident)
+
+    def bystander() -> None:
+        av.logging.log(av.logging.WARNING, "rtsp", "RTP: missed 100 packets")
+
+    for target in (worker, bystander):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+    assert counted == [3 + 3 * 2 + 4, 0]
 
 
 def test_every_problem_has_translated_text_with_its_placeholders() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -30,7 +31,7 @@ from .const import (
 )
 from .diagnostics_data import Diagnostics
 from .exceptions import StreamClientError, StreamWorkerError
-from .issues import CameraIssues
+from .issues import LOSS_WINDOW, CameraIssues
 from .outputs.live import LiveFeed, LiveViewer
 from .outputs.output import IdleTimer, StreamOutput
 from .outputs.snapshot.converter import KeyframeConverter
@@ -42,6 +43,7 @@ from .source.backoff import Backoff
 from .source.damage import DamageLog
 from .source.description import SourceInfo
 from .source.options import source_open_options
+from .source.rtp_loss import RTP_LOSS
 from .source.run import WorkerRun, WorkerStats
 from .source.worker import run_worker
 
@@ -123,6 +125,7 @@ class Stream:
         self._backoff = Backoff()
         self._keyframe_converter = KeyframeConverter(hass)
         self._issues = CameraIssues(hass, stream_label, self.source)
+        self._loss_check: asyncio.TimerHandle | None = None
         self.live = LiveFeed(self._call_soon)
         self.live.add_source_listener(self._on_live_source)
         self._thread: threading.Thread | None = None
@@ -261,7 +264,19 @@ class Stream:
             name="stream_worker", target=self._supervise, args=(self._thread_quit,), daemon=True
         )
         self._thread.start()
+        if self._loss_check is None:
+            self._loss_check = self.hass.loop.call_later(LOSS_WINDOW, self._check_packet_loss)
         self._logger.debug("Started stream: %s", redact_credentials(self.source))
+
+    @callback
+    def _check_packet_loss(self) -> None:
+        """Every LOSS_WINDOW while the worker runs: the RTP packets it lost (RTSP over UDP) go to the repair issues."""
+        self._loss_check = None
+        thread = self._thread
+        if thread is None or thread.ident is None or not self.worker_running:
+            return
+        self._issues.packets_lost(RTP_LOSS.take(thread.ident), streaming=self._available)
+        self._loss_check = self.hass.loop.call_later(LOSS_WINDOW, self._check_packet_loss)
 
     def update_source(self, new_source: str) -> None:
         """Switch to `new_source` and restart the worker at once."""
@@ -292,6 +307,9 @@ class Stream:
 
     async def _stop_worker(self) -> None:
         thread = self._thread
+        if self._loss_check is not None:
+            self._loss_check.cancel()
+            self._loss_check = None
         self._thread_quit.set()
         self._run_quit.set()
         self._buffer.close()
@@ -310,6 +328,13 @@ class Stream:
 
     def _supervise(self, thread_quit: threading.Event) -> None:
         """The worker thread: run the source, retry failures with back-off, until told to quit."""
+        loss_watch = RTP_LOSS.watch()  # FFmpeg reports lost RTP packets on this thread
+        try:
+            self._run_until_quit(thread_quit)
+        finally:
+            RTP_LOSS.unwatch(loss_watch)
+
+    def _run_until_quit(self, thread_quit: threading.Event) -> None:
         while not thread_quit.is_set():
             run_quit = self._run_quit = threading.Event()
             if thread_quit.is_set():

@@ -1,13 +1,15 @@
-"""FFmpeg's own log, in Python logging while the stream logger is at DEBUG (as the built-in does), credentials masked.
+"""FFmpeg's own log, in Python logging while the stream logger is at DEBUG (as the built-in does), credentials masked;
+and FFmpeg's reports of lost RTP packets, counted at any level (`source.rtp_loss`, for the repair issue).
 
 PyAV hands FFmpeg's messages to the `libav.<component>` loggers once a level is set (`av.logging.set_level`). We set
 VERBOSE while `custom_components.stream` (or the built-in's name, `homeassistant.components.stream`, which users may
-still configure) logs DEBUG, and turn the bridge off otherwise: FFmpeg's messages are noise for users, and PyAV then
-also stops attaching the last FFmpeg error of *any* thread to exceptions. Home Assistant fires EVENT_LOGGING_CHANGED
-when `logger.set_level` changes a level; the bridge follows.
+still configure) logs DEBUG, and WARNING otherwise: the lost-packet reports are warnings. Home Assistant fires
+EVENT_LOGGING_CHANGED when `logger.set_level` changes a level; the bridge follows.
 
-FFmpeg messages can quote a camera's URL with its user and password (e.g. an HTTP source it opens). Records of the
-`libav` loggers go through one handler of ours that masks them, then on to the root logger's handlers as before.
+Every `libav` record goes through one handler of ours (the `libav` logger does not propagate): it counts lost packets,
+and only while debugging hands the record on to the root logger's handlers, with credentials masked (FFmpeg messages
+can quote a camera's URL with its user and password, e.g. an HTTP source it opens). Warnings of a few chatty
+components stay out even then, as in the built-in; their errors pass.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE, EVENT_LOGGING_CHANGED
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .redact import REDACTED, redact_text
+from .source.rtp_loss import RTP_LOSS
 
 LIBAV_LOGGER = "libav"
 STREAM_LOGGERS = ("custom_components.stream", "homeassistant.components.stream")
 # FFmpeg components whose warnings are noise even while debugging (the built-in quiets the first two as well).
-QUIET_COMPONENTS = ("mp4", "swscaler", "rtsp", "h264", "hevc")
+QUIET_COMPONENTS = frozenset({"mp4", "swscaler", "rtsp", "h264", "hevc"})
 
 # user:password@ in any URL of a message, and credential-like query values.
 _USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+(?=@)")
@@ -43,24 +46,32 @@ def stream_debug_enabled() -> bool:
     return any(logging.getLogger(name).isEnabledFor(logging.DEBUG) for name in STREAM_LOGGERS)
 
 
-class _RedactingHandler(logging.Handler):
-    """Masks credentials in a `libav` record, then hands it to the root logger's handlers (it does not propagate)."""
+class _LibavHandler(logging.Handler):
+    """Counts lost RTP packets; while `forward`, masks credentials and hands the record to the root logger's
+    handlers."""
 
     def __init__(self, sources: Callable[[], Iterable[str]]) -> None:
         super().__init__()
         self._sources = sources
+        self.forward = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        record.msg = redact_message(record.getMessage(), self._sources())
+        message = record.getMessage()
+        RTP_LOSS.report(message)
+        if not self.forward:
+            return
+        if record.levelno < logging.ERROR and record.name.removeprefix(f"{LIBAV_LOGGER}.") in QUIET_COMPONENTS:
+            return
+        record.msg = redact_message(message, self._sources())
         record.args = None
         logging.getLogger().handle(record)
 
 
-def set_ffmpeg_logging(enabled: bool) -> None:
-    """FFmpeg's messages reach Python logging (VERBOSE and up) or not at all. Imports PyAV: not on the event loop."""
+def set_ffmpeg_logging(debug: bool) -> None:
+    """FFmpeg's messages from VERBOSE (debugging) or WARNING up reach Python. Imports PyAV: not on the event loop."""
     import av.logging
 
-    av.logging.set_level(av.logging.VERBOSE if enabled else None)
+    av.logging.set_level(av.logging.VERBOSE if debug else av.logging.WARNING)
 
 
 async def async_setup_ffmpeg_logging(hass: HomeAssistant, sources: Callable[[], Iterable[str]]) -> None:
@@ -68,18 +79,16 @@ async def async_setup_ffmpeg_logging(hass: HomeAssistant, sources: Callable[[], 
 
     `sources`: the current streams' sources, whose secrets are masked wherever a message quotes them."""
     libav = logging.getLogger(LIBAV_LOGGER)
-    handler = _RedactingHandler(sources)
+    handler = _LibavHandler(sources)
+    handler.forward = stream_debug_enabled()
     libav.addHandler(handler)
     propagated, libav.propagate = libav.propagate, False
-    for component in QUIET_COMPONENTS:
-        logging.getLogger(f"{LIBAV_LOGGER}.{component}").setLevel(logging.ERROR)
-    state = {"debug": stream_debug_enabled()}
-    await hass.async_add_executor_job(set_ffmpeg_logging, state["debug"])
+    await hass.async_add_executor_job(set_ffmpeg_logging, handler.forward)
 
     @callback
     def level_changed(_event: Event) -> None:
-        if (debug := stream_debug_enabled()) != state["debug"]:
-            state["debug"] = debug
+        if (debug := stream_debug_enabled()) != handler.forward:
+            handler.forward = debug
             set_ffmpeg_logging(debug)
 
     unsub = hass.bus.async_listen(EVENT_LOGGING_CHANGED, level_changed)
@@ -89,6 +98,8 @@ async def async_setup_ffmpeg_logging(hass: HomeAssistant, sources: Callable[[], 
         unsub()
         libav.removeHandler(handler)
         libav.propagate = propagated
-        set_ffmpeg_logging(False)
+        import av.logging  # imported by set-up
+
+        av.logging.set_level(None)
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, undo)

@@ -10,6 +10,9 @@ into issues in Settings → Repairs, named after the camera, with the fix in the
   failure issue per camera: a different cause replaces it, and a run that delivers media deletes it.
 - **Codecs** (H.265, B-frames with WebRTC on) are raised as soon as a run shows them and deleted when a later run shows
   the camera was changed.
+- **Lost packets** (RTSP over UDP): counted from FFmpeg's reports (`source.rtp_loss`) per `LOSS_WINDOW`; raised after
+  `LOSSY_WINDOWS` windows in a row that each lost at least `LOSS_MIN_PACKETS` packets (a moment of bad Wi-Fi raises
+  nothing), deleted after `CLEAN_WINDOWS` windows of streaming without loss (a camera switched to TCP loses none).
 
 The issue id is a stable, non-secret key of the camera (its entity id; for a stream without one, a hash of the
 source with its credentials masked) and the cause: never more than one issue per camera and cause. Issues are not
@@ -36,6 +39,10 @@ from .source.problems import CODEC_PROBLEMS, FAILURE_PROBLEMS, SourceProblem, co
 
 FAILED_RUNS = 3
 FAILING_FOR = 30.0  # seconds
+LOSS_WINDOW = 60.0  # seconds
+LOSS_MIN_PACKETS = 10
+LOSSY_WINDOWS = 2
+CLEAN_WINDOWS = 5
 
 _SEVERITY = {
     SourceProblem.CREDENTIALS: ir.IssueSeverity.ERROR,
@@ -43,6 +50,7 @@ _SEVERITY = {
     SourceProblem.NOT_FOUND: ir.IssueSeverity.ERROR,
     SourceProblem.H265: ir.IssueSeverity.WARNING,
     SourceProblem.BFRAMES: ir.IssueSeverity.WARNING,
+    SourceProblem.RTP_PACKET_LOSS: ir.IssueSeverity.WARNING,
 }
 
 
@@ -84,6 +92,8 @@ class CameraIssues:
         self._streak_runs = 0
         self._streak_started = 0.0
         self._raised: set[SourceProblem] = set()
+        self._lossy_windows = 0
+        self._clean_windows = 0
 
     @property
     def raised(self) -> frozenset[SourceProblem]:
@@ -124,9 +134,19 @@ class CameraIssues:
             self._raise(problem)
 
     @callback
-    def clear_all(self) -> None:
-        self._streak, self._streak_runs = None, 0
-        self._clear(FAILURE_PROBLEMS | CODEC_PROBLEMS)
+    def packets_lost(self, missed: int, streaming: bool) -> None:
+        """One LOSS_WINDOW went by: `missed` packets lost in it; `streaming`: the camera delivered throughout."""
+        if missed >= LOSS_MIN_PACKETS:
+            self._lossy_windows += 1
+            self._clean_windows = 0
+            if self._lossy_windows >= LOSSY_WINDOWS:
+                self._raise(SourceProblem.RTP_PACKET_LOSS)
+            return
+        self._lossy_windows = 0
+        if missed == 0 and streaming:
+            self._clean_windows += 1
+            if self._clean_windows == CLEAN_WINDOWS:
+                self._clear({SourceProblem.RTP_PACKET_LOSS})
 
     def _raise(self, problem: SourceProblem) -> None:
         if problem in self._raised:

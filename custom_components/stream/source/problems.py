@@ -19,6 +19,8 @@ class SourceProblem(StrEnum):
     # The camera streams, but what it sends does not play everywhere.
     H265 = "camera_h265"  # browsers without H.265 decoding show no picture; WebRTC is not offered
     BFRAMES = "camera_bframes"  # H.264 with B-frames: WebRTC is not offered
+    # The network loses the camera's packets.
+    RTP_PACKET_LOSS = "camera_rtp_packet_loss"  # RTSP over UDP: lost packets break the picture
 
 
 # Problems of opening the camera: at most one at a time, gone when a run delivers media.

@@ -35,6 +35,8 @@ LOOKBACK = 1
 SLACK = 0.01  # rounding of timestamps to the track timescales, ffprobe's printing
 # The file ends with the first frame at or after `duration`, which lasts a frame (the slowest mount runs at 15 fps).
 LAST_FRAME = 1 / 15
+# The audio track may end a frame (128 ms of AAC at 8 kHz) from the video's end, and begin up to a frame after it.
+AUDIO_SLACK = 0.2
 
 
 @pytest.fixture
@@ -85,6 +87,13 @@ def video_duration(path: Path) -> float:
     return max(float(packet["pts_time"]) + float(packet["duration_time"]) for packet in packets) - start
 
 
+def audio_duration(path: Path) -> float:
+    """Seconds from the first audio frame to the end of the last."""
+    packets = ffprobe(path, "-select_streams", "a:0", "-show_entries", "packet=pts_time,duration_time", "-show_packets")
+    times = [(float(p["pts_time"]), float(p["duration_time"])) for p in packets["packets"]]
+    return max(start + length for start, length in times) - min(start for start, _ in times)
+
+
 async def wait_for_buffered(stream: Stream, seconds: float) -> None:
     """Start `stream` (HLS output) and wait until it has buffered `seconds` of media."""
     stream.add_provider(HLS_PROVIDER)
@@ -103,7 +112,15 @@ def leftovers(directory: Path) -> list[Path]:
 @pytest.mark.e2e
 @pytest.mark.parametrize(
     ("mount", "video_codec", "audio_codec"),
-    [("h264_aac", "h264", "aac"), ("h265", "hevc", None), ("h264", "h264", None), ("h264_pcmu", "h264", None)],
+    [
+        ("h264_aac", "h264", "aac"),
+        ("h265", "hevc", None),
+        ("h264", "h264", None),
+        # G.711 and Opus are transcoded to AAC by the worker.
+        ("h264_pcmu", "h264", "aac"),
+        ("h264_pcma", "h264", "aac"),
+        ("h264_opus", "h264", "aac"),
+    ],
 )
 async def test_record_with_lookback(
     stream_factory: Callable[..., Stream],
@@ -129,6 +146,8 @@ async def test_record_with_lookback(
     assert DURATION + LOOKBACK - SLACK <= duration <= DURATION + LOOKBACK + KEYFRAME_INTERVAL + LAST_FRAME + SLACK
     assert_plays_from_a_keyframe_with_monotonic_timestamps(path)
     assert float(video_packets(path)[0]["dts_time"]) < 0.1  # re-timed to start at zero
+    if audio_codec:
+        assert audio_duration(path) == pytest.approx(duration, abs=AUDIO_SLACK)
     assert RECORDER_PROVIDER not in stream.outputs()
 
 

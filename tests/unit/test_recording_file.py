@@ -182,3 +182,51 @@ def test_discard_leaves_nothing(clip: Clip, tmp_path: Path) -> None:
     file.discard()
 
     assert list(tmp_path.iterdir()) == []
+
+
+def lagging_audio_fragments(muxed: Muxed, lag: float) -> list[bytes]:
+    """The clip's fragments with each audio frame in the fragment `lag` seconds after its time, as transcoded audio
+    reaches the stream (the encoder holds a frame or two)."""
+    timescale = 90000
+    fragments = []
+    audio = list(muxed.audio)
+    for number, group in enumerate(muxed.video_groups):
+        end = group[-1].dts + group[-1].duration
+        late = [sample for sample in audio if sample.dts + lag * timescale < end]
+        audio = audio[len(late) :]
+        fragments.append(muxed.writer.fragment(number + 1, group, late))
+    return fragments
+
+
+def audio_span(path: Path) -> tuple[float, float]:
+    packets = ffprobe(path, "-select_streams", "a:0", "-show_entries", "packet=pts_time,duration_time", "-show_packets")
+    times = [(float(p["pts_time"]), float(p["duration_time"])) for p in packets["packets"]]
+    starts = [start for start, _ in times]
+    assert starts == sorted(set(starts))
+    return starts[0], times[-1][0] + times[-1][1]
+
+
+def test_late_audio_still_spans_the_recordings_video(clip: Clip, tmp_path: Path) -> None:
+    """Audio 0.3 s behind the video in the fragments: the audio before the first keyframe is left out of every
+    fragment (not only the first), and the fragments after the video's end bring the audio of its last moments."""
+    path = tmp_path / "clip.mp4"
+    muxed = clip.muxed
+    fragments = lagging_audio_fragments(muxed, 0.3)
+    # The clip has a second of audio: from frame 5 (buffered 0.6 s, 0.2 s back is frame 6) to 0.6 + 0.3 s.
+    file = RecordingFile(str(path), orientation=1, duration=0.3)
+    file.start(muxed.init, fragments[:3], lookback=0.2)
+    written = 3
+    while not file.write(muxed.init, fragments[written : written + 1]):
+        written += 1
+    file.finish()
+
+    video = video_packets(path)
+    video_end = (int(video[-1]["dts"]) + FRAME) / 90000
+    audio_start, audio_end = audio_span(path)
+    frame = 1024 / 48000
+    assert 0 <= audio_start < frame
+    assert video_end - frame < audio_end < video_end + frame
+    assert int(video[0]["dts"]) == 0
+    assert len(video) == 13 - 5 + 1  # frames 5..13 (0.9 s falls within frame 13)
+    assert written > 4  # it took fragments past the one where the video ended (frames 12-14)
+    assert decode_errors(path) == ""

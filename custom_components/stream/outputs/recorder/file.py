@@ -6,6 +6,11 @@ The result is a fragmented MP4, as the built-in writes. It starts on the keyfram
 and ends `duration` seconds after the stream time of the call, trimmed to the frame. It goes to a hidden temporary
 file beside the destination and is renamed into place only when the recording succeeds, so a failed or empty
 recording leaves nothing behind and nobody sees half a file.
+
+Audio follows the video's time span, not its fragments: audio the worker transcodes (G.711, Opus) reaches the
+stream a few AAC frames after the video of its time, so each fragment's audio may begin before the file's first
+keyframe (left out) and the audio of the file's last moments comes in the fragments after its end (written as
+audio-only fragments, while audio keeps coming, up to `AUDIO_TAIL_FRAGMENTS`).
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Sequence
+from fractions import Fraction
+from math import ceil
 from pathlib import Path
 from typing import BinaryIO
 
 from ...remux.fmp4.orientation import transform_init
-from ...remux.fmp4.tracks import VIDEO_TRACK_ID
+from ...remux.fmp4.tracks import AUDIO_TRACK_ID, VIDEO_TRACK_ID
 from ...remux.fragments import (
     MAX_INDEXED_SAMPLE,
     Fragment,
@@ -28,6 +35,10 @@ from ...remux.fragments import (
     track_timescales,
     trim_fragment,
 )
+
+# Fragments after the video's end that may still bring audio of the file's span (a part is 0.2-1.5 s; transcoded
+# audio is at most a few hundred milliseconds behind).
+AUDIO_TAIL_FRAGMENTS = 4
 
 
 class RecordingFile:
@@ -51,6 +62,10 @@ class RecordingFile:
         self._end_at: int | None = None  # ... must end at: the stream time of the call plus the duration
         self._size = 0  # bytes written so far
         self._sync_samples: list[tuple[int, int, int]] = []  # (time, moof offset, sample number) for the mfra
+        self._audio_from = 0  # audio decode time the file starts at: its first keyframe's time
+        self._audio_end = 0  # ... and written up to
+        self._video_done = False  # the video reached `_end_at`; audio of the span may still come
+        self._tail_fragments = 0  # fragments looked at for audio after the video's end
         self.complete = False
 
     @property
@@ -121,6 +136,9 @@ class RecordingFile:
             raise ValueError("A recording holds fragments of one init segment only")
 
     def _write_live(self, data: bytes, fragment: Fragment) -> None:
+        if self._video_done:
+            self._write_audio_tail(fragment)
+            return
         kept: Fragment | None = fragment
         if self._first_dts is None:
             keyframe = next((sample.dts for sample in fragment.video if sample.keyframe), None)
@@ -132,11 +150,30 @@ class RecordingFile:
         if self._end_at is None:
             self._end_at = kept.video[0].dts + round(self._duration * self._timescales[VIDEO_TRACK_ID])
         if kept.video_end() >= self._end_at:
-            self.complete = True
+            self._video_done = True
             kept = trim_fragment(kept, self._timescales, end=self._end_at)
-            if kept is None:
-                return
-        self._write_fragment(data if kept is fragment else kept.to_bytes(), kept)
+        if kept is not None:
+            self._write_fragment(data if kept is fragment else kept.to_bytes(), kept)
+        if self._video_done:  # done unless audio is flowing and has not reached the end yet
+            self.complete = not fragment.audio or self._audio_until() <= self._audio_end
+
+    def _audio_until(self) -> int:
+        """Audio decode time the file ends at (0 without an audio track)."""
+        scale = self._timescales.get(AUDIO_TRACK_ID)
+        if scale is None or self._end_at is None:
+            return 0
+        return ceil(Fraction(self._end_at * scale, self._timescales[VIDEO_TRACK_ID]))
+
+    def _write_audio_tail(self, fragment: Fragment) -> None:
+        """The audio of the file's last moments, from a fragment after its end."""
+        until = self._audio_until()
+        audio = [sample for sample in fragment.audio if self._audio_from <= sample.dts < until]
+        if audio:
+            tail = Fragment(fragment.sequence, [], audio)
+            self._write_fragment(tail.to_bytes(), tail)
+        self._tail_fragments += 1
+        passed = not fragment.audio or fragment.audio[-1].dts >= until  # no audio is coming, or it is past the end
+        self.complete = passed or until <= self._audio_end or self._tail_fragments >= AUDIO_TAIL_FRAGMENTS
 
     def _write_fragment(self, data: bytes, fragment: Fragment) -> None:
         if self._closed:
@@ -147,6 +184,16 @@ class RecordingFile:
             self._size = self._file.write(transform_init(self._init, self._orientation))
             self._first_dts = fragment.video[0].dts
             self._offsets = start_offsets(data, self._timescales)
+            if AUDIO_TRACK_ID in self._timescales:
+                video_scale = self._timescales[VIDEO_TRACK_ID]
+                self._audio_from = ceil(Fraction(self._first_dts * self._timescales[AUDIO_TRACK_ID], video_scale))
+        elif fragment.audio and fragment.audio[0].dts < self._audio_from:
+            fragment = Fragment(
+                fragment.sequence, fragment.video, [s for s in fragment.audio if s.dts >= self._audio_from]
+            )
+            data = fragment.to_bytes()
+        if fragment.audio:
+            self._audio_end = fragment.audio[-1].dts + fragment.audio[-1].duration
         video_offset = self._offsets[VIDEO_TRACK_ID]
         self._sync_samples += [
             (sample.pts - video_offset, self._size, number)
@@ -154,7 +201,8 @@ class RecordingFile:
             if sample.keyframe and number <= MAX_INDEXED_SAMPLE
         ]
         self._size += self._file.write(shift_decode_times(data, self._offsets))
-        self._last_end = fragment.video_end()
+        if fragment.video:
+            self._last_end = fragment.video_end()
 
 
 def _start_point(buffered: Sequence[bytes], lookback_point: int) -> tuple[int, Fragment, int] | None:

@@ -1,8 +1,9 @@
 """Repair issues against the real RTSP camera simulator and worker: a wrong password, a wrong path, a stopped camera,
-an H.265 camera and B-frames raise their issue, and it goes by itself once the camera is fixed.
+an H.265 camera, B-frames and RTSP over UDP losing packets raise their issue, and it goes by itself once the camera
+is fixed.
 
-The thresholds are cut for the test (2 failed runs over 1 s instead of 3 over 30 s, retries 1 s apart); what is
-tested is the path from a real failure to the issue registry and back."""
+The thresholds are cut for the test (2 failed runs over 1 s instead of 3 over 30 s, retries 1 s apart, 1 s loss
+windows); what is tested is the path from a real failure to the issue registry and back."""
 
 from __future__ import annotations
 
@@ -127,4 +128,26 @@ async def test_codecs_browsers_cannot_play(
     stream.update_source(camera_simulator.url("h264_bframes"))  # the camera set to H.264, B-frames still on
     await _wait_for_issues(hass, "camera_bframes")
     stream.update_source(camera_simulator.url("h264"))
+    await _wait_for_issues(hass)
+
+
+async def test_rtsp_over_udp_losing_packets(
+    hass: HomeAssistant,
+    open_stream: OpenStream,
+    make_camera_simulator: CameraSimulatorFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Real loss: RTSP over UDP into a 4 KiB socket buffer drops the bursts of a 3 Mbit/s camera's keyframes (FFmpeg
+    reports 'RTP: missed N packets'); over TCP nothing is lost."""
+    monkeypatch.setattr(core, "LOSS_WINDOW", 1.0)
+    monkeypatch.setattr(issues, "CLEAN_WINDOWS", 2)
+    monkeypatch.setattr(issues, "LOSS_MIN_PACKETS", 1)
+    camera = make_camera_simulator({"cam": CameraSpec(bitrate=3000)})
+    stream = open_stream(camera.url("cam"))
+    stream.pyav_options = {"rtsp_transport": "udp", "buffer_size": "4096"}
+    await stream.start()
+    found = await _wait_for_issues(hass, "camera_rtp_packet_loss")
+    assert found[f"{LABEL}_camera_rtp_packet_loss"].severity == ir.IssueSeverity.WARNING
+    stream.pyav_options = {"rtsp_transport": "tcp"}
+    stream.update_source(camera.url("cam"))  # the user followed the advice: the next run uses TCP
     await _wait_for_issues(hass)

@@ -137,3 +137,26 @@ async def test_playlists_are_valid_ll_hls(hass: HomeAssistant, hls_url: Any) -> 
         assert body.status == 200
         assert body.headers["Content-Type"] == "video/iso.segment"
         assert await body.read()
+
+
+@pytest.mark.parametrize(
+    ("mount", "audio"),
+    [
+        ("h264_pcmu", "aac (transcoded from pcm_mulaw)"),
+        ("h264_pcma", "aac (transcoded from pcm_alaw)"),
+        ("h264_opus", "aac (transcoded from opus)"),
+        ("h264_aac", "aac (passed through)"),
+    ],
+)
+async def test_master_playlist_names_the_aac_served(hass: HomeAssistant, hls_url: Any, mount: str, audio: str) -> None:
+    """CODECS names AAC-LC whether the camera sent it or the worker made it; diagnostics say which."""
+    open_stream, client = hls_url
+    stream, absolute_url = open_stream(mount)
+    await stream.start()
+
+    master = await client.get(URL(absolute_url).path)
+    assert master.status == 200
+    codecs = m3u8.loads(await master.text()).playlists[0].stream_info.codecs.split(",")
+    assert codecs[0].startswith("avc1.")
+    assert codecs[1:] == ["mp4a.40.2"]
+    assert stream.get_diagnostics()["audio_codec"] == audio

@@ -16,6 +16,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import translation
 from homeassistant.setup import async_setup_component
 
 from custom_components.stream.const import DOMAIN
@@ -225,6 +226,25 @@ async def test_ffmpeg_reports_of_lost_packets_are_counted_per_worker_thread(hass
         thread.start()
         thread.join()
     assert counted == [3 + 3 * 2 + 4, 0]
+
+
+async def test_home_assistant_shows_the_issue_text(hass: HomeAssistant, issue_registry: ir.IssueRegistry) -> None:
+    """Home Assistant's own translation loader finds each issue's text in translations/en.json, and the placeholders
+    the issue carries fill it (what Settings → Repairs shows)."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
+    hass.states.async_set(LABEL, "idle", {"friendly_name": "Front door"})
+    clock = Clock()
+    issues = CameraIssues(hass, LABEL, SOURCE, clock)
+    _fail(issues, clock, SourceProblem.UNREACHABLE, 40, 1.0)
+    issue = _ours(issue_registry)[f"{LABEL}_camera_unreachable"]
+    texts = await translation.async_get_translations(hass, "en", "issues", [DOMAIN])
+    prefix = f"component.{DOMAIN}.issues.{issue.translation_key}"
+    placeholders = issue.translation_placeholders or {}
+    title = texts[f"{prefix}.title"].format(**placeholders)
+    description = texts[f"{prefix}.description"].format(**placeholders)
+    assert title == "Front door (camera.front_door): the camera cannot be reached"
+    assert "connect to 192.168.1.20:554 for Front door (camera.front_door)" in description
+    assert not any(secret in title + description for secret in SECRETS)
 
 
 def test_every_problem_has_translated_text_with_its_placeholders() -> None:

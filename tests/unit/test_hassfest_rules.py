@@ -22,11 +22,15 @@ MANIFEST_KEYS = {
     "domain", "name", "after_dependencies", "codeowners", "config_flow", "dependencies", "documentation",
     "integration_type", "iot_class", "issue_tracker", "quality_scale", "requirements", "single_config_entry",
     "version", "loggers", "import_executor", "dhcp", "zeroconf", "ssdp", "usb", "bluetooth", "homekit", "mqtt",
-    "disabled", "preview_features",
+    "disabled",
 }  # fmt: skip
 IOT_CLASSES = {"assumed_state", "cloud_polling", "cloud_push", "local_polling", "local_push", "calculated"}
 INTEGRATION_TYPES = {"device", "entity", "hardware", "helper", "hub", "service", "system", "virtual"}
-QUALITY_SCALES = {"bronze", "silver", "gold", "platinum", "internal", "legacy"}
+QUALITY_SCALES = {"internal", "silver", "gold", "platinum"}
+VERSION_STRATEGIES = {
+    AwesomeVersionStrategy.CALVER, AwesomeVersionStrategy.SEMVER, AwesomeVersionStrategy.SIMPLEVER,
+    AwesomeVersionStrategy.BUILDVER, AwesomeVersionStrategy.PEP440,
+}  # fmt: skip
 SECTIONS = {
     "title", "config", "config_subentries", "options", "selector", "device_automation", "system_health",
     "application_credentials", "issues", "entity_component", "device", "entity", "exceptions", "services",
@@ -73,7 +77,7 @@ def test_manifest() -> None:
     assert ours.DOMAIN not in dependencies | after
     assert all(SLUG.fullmatch(domain) for domain in dependencies | after)
     # Custom integrations must carry a version Home Assistant can compare.
-    assert AwesomeVersion(manifest["version"]).strategy != AwesomeVersionStrategy.UNKNOWN
+    assert AwesomeVersion(manifest["version"]).strategy in VERSION_STRATEGIES
     assert manifest["config_flow"] is True
     assert (INTEGRATION / "config_flow.py").is_file()
     assert isinstance(manifest["single_config_entry"], bool)

@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.plugins.streams",
     "tests.plugins.cameras",
     "tests.plugins.webrtc",
+    "tests.plugins.hls_player",
 ]
 
 

@@ -8,125 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import re
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from homeassistant.components.camera.prefs import DynamicStreamSettings
-from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
-from yarl import URL
 
-from custom_components.stream import Stream, core, create_stream
-from custom_components.stream.const import DOMAIN, HLS_PROVIDER, RETRY_FAST_SPACING, RETRY_SLOW_SPACING
+from custom_components.stream import core
+from custom_components.stream.const import RETRY_FAST_SPACING, RETRY_SLOW_SPACING
 from custom_components.stream.source.backoff import Backoff
+from tests.plugins.hls_player import HINT_URI, WAIT, OpenStream, outage, play, stop_player
 from tests.plugins.simulator import CameraSimulatorFactory
-from tests.simulator import CameraSimulator, CameraSpec
+from tests.simulator import CameraSpec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
 
-WAIT = 30.0  # generous bound for anything that should happen within seconds, on a loaded machine
 CAMERA = {"cam": CameraSpec(width=320, height=240, fps=15)}
-RETRY_AFTER_503 = 0.1  # the client's pause before asking again (players retry a 503 after a moment)
-_PART_URI = re.compile(r'#EXT-X-PART:.*URI="\./segment/(\d+)\.(\d+)\.m4s"')
-_HINT_URI = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="\./segment/(\d+)\.(\d+)\.m4s"')
-
-type OpenStream = Callable[[CameraSimulator], tuple[Stream, str]]
-
-
-@pytest.fixture
-async def hls_client(
-    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
-) -> AsyncIterator[tuple[OpenStream, Any]]:
-    """(open_stream(camera) -> (stream, playlist path), HTTP client of Home Assistant's server)."""
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
-    client = await hass_client_no_auth()
-    streams: list[Stream] = []
-
-    def open_stream(camera: CameraSimulator) -> tuple[Stream, str]:
-        stream = create_stream(hass, camera.url("cam"), {}, DynamicStreamSettings(), stream_label="camera.test")
-        streams.append(stream)
-        stream.add_provider(HLS_PROVIDER)
-        master = URL(str(client.make_url(stream.endpoint_url(HLS_PROVIDER)))).path
-        return stream, master.rsplit("/", 1)[0] + "/playlist.m3u8"
-
-    yield open_stream, client
-    for stream in streams:
-        await stream.shutdown()
-
-
-@dataclass
-class PlaylistClient:
-    """A player's playlist loop: blocking reloads at the preload hint; a 503 is asked again after a moment, as
-    players do. Remembers the newest part it was shown and when."""
-
-    client: Any
-    path: str
-    newest: tuple[int, int] = (-1, -1)  # (segment, part) of the newest part listed
-    newest_at: float = 0.0
-    text: str = ""
-    statuses: list[int] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def run(self) -> None:
-        query: dict[str, str] = {}
-        while True:
-            response = await self.client.get(self.path, params=query)
-            self.statuses.append(response.status)
-            if response.status != 200:
-                self.changed.set()
-                await asyncio.sleep(RETRY_AFTER_503)
-                continue
-            self.text = await response.text()
-            if parts := _PART_URI.findall(self.text):
-                self.newest = max((int(msn), int(part)) for msn, part in parts)
-                self.newest_at = time.monotonic()
-            if hint := _HINT_URI.search(self.text):
-                query = {"_HLS_msn": hint[1], "_HLS_part": hint[2]}
-            self.changed.set()
-
-    async def wait_past(self, segment: int) -> None:
-        """Until the player is shown a part of a segment after `segment`."""
-        await self.wait_for(lambda: self.newest[0] > segment)
-
-    async def wait_for(self, condition: Callable[[], bool]) -> None:
-        async with asyncio.timeout(WAIT):
-            while not condition():
-                self.changed.clear()
-                await self.changed.wait()
-
-
-async def _outage(camera: CameraSimulator, player: PlaylistClient, seconds: float) -> float:
-    """Stop the camera for `seconds` (from when the player learns it is gone); the time from the camera answering
-    again to the player being shown a part of the new run."""
-    before = player.newest[0]
-    await camera.async_stop()
-    await player.wait_for(lambda: player.statuses[-1] == 503)
-    await asyncio.sleep(seconds)  # the outage itself: what the test varies
-    await camera.async_start()
-    back = time.monotonic()
-    await player.wait_past(before)
-    assert "#EXT-X-DISCONTINUITY" in player.text  # the player keeps its playlist; the new run follows a discontinuity
-    return player.newest_at - back
-
-
-async def _play(open_stream: OpenStream, client: Any, camera: CameraSimulator) -> tuple[PlaylistClient, Any]:
-    stream, path = open_stream(camera)
-    await stream.start()
-    player = PlaylistClient(client, path)
-    task = asyncio.get_running_loop().create_task(player.run())
-    await player.wait_for(lambda: player.newest[0] >= 1)
-    return player, task
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_media_is_back_within_seconds_of_the_camera(
@@ -135,11 +32,11 @@ async def test_media_is_back_within_seconds_of_the_camera(
     """Outages in the first minute of the schedule: the worker tries the camera every second."""
     open_stream, client = hls_client
     camera = make_camera_simulator(CAMERA)
-    player, task = await _play(open_stream, client, camera)
+    _, player, task = await play(open_stream, client, camera)
     try:
-        recoveries = [await _outage(camera, player, seconds) for seconds in (1, 1, 3, 5, 10)]
+        recoveries = [await outage(camera, player, seconds) for seconds in (1, 1, 3, 5, 10)]
     finally:
-        await _stop(task)
+        await stop_player(task)
 
     print(
         "\nmedia back after the camera returned (s): "
@@ -148,36 +45,6 @@ async def test_media_is_back_within_seconds_of_the_camera(
     )
     assert max(recoveries) < RETRY_FAST_SPACING + 9  # about 1 s plus the camera's open, on a quiet machine
     assert player.statuses.count(503) >= 5  # the player heard of each outage (and kept polling)
-
-
-async def test_a_flapping_camera_is_back_within_seconds_every_time(
-    hls_client: tuple[OpenStream, Any], make_camera_simulator: CameraSimulatorFactory
-) -> None:
-    """Ten short outages in a row (0.3 s each, the camera up for a moment in between): every run that delivered
-    media starts the back-off over, so the tenth comes back as fast as the first (the old doubling back-off, reset
-    only after a minute of healthy run, waited up to 60 s by then)."""
-    open_stream, client = hls_client
-    camera = make_camera_simulator(CAMERA)
-    player, task = await _play(open_stream, client, camera)
-    recoveries = []
-    try:
-        for _ in range(10):
-            before = player.newest[0]
-            await camera.async_stop()
-            await asyncio.sleep(0.3)  # the outage: what the test sets
-            await camera.async_start()
-            back = time.monotonic()
-            await player.wait_past(before)
-            recoveries.append(player.newest_at - back)
-    finally:
-        await _stop(task)
-
-    print(
-        "\nmedia back after each of 10 flaps (s): "
-        + ", ".join(f"{seconds:.2f}" for seconds in recoveries)
-        + f"; median {statistics.median(recoveries):.2f}, max {max(recoveries):.2f}"
-    )
-    assert max(recoveries) < 10
 
 
 async def test_media_is_back_within_the_slow_spacing_after_a_long_outage(
@@ -190,11 +57,11 @@ async def test_media_is_back_within_the_slow_spacing_after_a_long_outage(
     monkeypatch.setattr(core, "Backoff", functools.partial(Backoff, fast_period=2.0))
     open_stream, client = hls_client
     camera = make_camera_simulator(CAMERA)
-    player, task = await _play(open_stream, client, camera)
+    _, player, task = await play(open_stream, client, camera)
     try:
-        recovery = await _outage(camera, player, 14)
+        recovery = await outage(camera, player, 14)
     finally:
-        await _stop(task)
+        await stop_player(task)
 
     print(f"\nmedia back {recovery:.2f} s after the camera returned from a 14 s outage (slow spacing)")
     assert recovery < RETRY_SLOW_SPACING + 8
@@ -204,7 +71,7 @@ async def _blocked_requests(client: Any, path: str, ahead: int = 0) -> tuple[lis
     """Five blocking playlist reloads `ahead` parts past the preload hint, and a request for the hinted part."""
     playlist = await client.get(path)
     assert playlist.status == 200
-    hint = _HINT_URI.search(await playlist.text())
+    hint = HINT_URI.search(await playlist.text())
     assert hint is not None
     loop = asyncio.get_running_loop()
     params = {"_HLS_msn": hint[1], "_HLS_part": str(int(hint[2]) + ahead)}

@@ -201,6 +201,18 @@ class CameraSimulator:
         self.stop()
         self.start()
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open and nothing is sent, as by a camera that hangs."""
+        if self._run is None:
+            raise SimulatorError("the camera simulator is not running")
+        self._run.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server go on (SIGCONT)."""
+        if self._run is None:
+            raise SimulatorError("the camera simulator is not running")
+        self._run.process.send_signal(signal.SIGCONT)
+
     async def async_start(self) -> None:
         await asyncio.to_thread(self.start)
 

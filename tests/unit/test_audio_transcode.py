@@ -202,13 +202,15 @@ def test_no_drift_over_ten_minutes_of_jittery_timestamps() -> None:
     assert dts == sorted(set(dts))
 
 
-def test_restart_encodes_nothing_of_the_old_timeline() -> None:
+def test_flush_ends_a_timeline_and_the_next_starts_fresh() -> None:
     """After a discontinuity the camera's clock restarts lower: no packet of the old timeline comes out after."""
     transcoder = g711_transcoder()
-    transcode(transcoder, pcmu(bursts(2, G711_RATE, [0.5])), offset=10 * G711_RATE)
-    transcoder.restart()
+    old = transcode(transcoder, pcmu(bursts(2, G711_RATE, [0.5])), offset=10 * G711_RATE)
+    old += transcoder.flush()
     aac = transcode(transcoder, pcmu(bursts(2, G711_RATE, [0.5])), offset=0)
 
+    # The flush completed the old timeline: its AAC covers all of its two seconds, in frames.
+    assert old[-1][0] + AAC_FRAME >= 12 * G711_RATE
     assert aac[0][0] == -AAC_FRAME  # a fresh encoder's priming, at the new time
     assert max(d for d, _ in aac) < 2 * G711_RATE
 

@@ -100,12 +100,18 @@ class AacTranscoder:
         before it is encoded, its own time is silence once the next packet decodes."""
         import av
 
+        if not data:
+            return []  # an empty packet would flush the decoder, which then takes no more
         expected = round(pts * self._to_samples)
-        packet = av.Packet(data)
         try:
-            frames = self._decoder.decode(packet) if data else []  # an empty packet would flush the decoder
+            frames = self._decoder.decode(av.Packet(data))
         except (av.FFmpegError, ValueError) as err:
             self._on_damage(ValueError(f"{self.codec} packet does not decode ({err})"))
+            return self._fill_to(expected)
+        if not frames and self._fifo_start is not None:
+            # Some decoders (FFmpeg's Opus) drop a malformed packet without an error. A decoder that has started
+            # has no delay left to explain an empty answer.
+            self._on_damage(ValueError(f"{self.codec} packet decoded to nothing"))
             return self._fill_to(expected)
         out: list[AacPacket] = []
         for frame in frames:
@@ -113,13 +119,21 @@ class AacTranscoder:
             expected += round(frame.samples * self.sample_rate / (frame.sample_rate or self.sample_rate))
         return out
 
-    def restart(self) -> None:
-        """The source's timeline jumped (a discontinuity): a fresh encoder, nothing of the old timeline kept."""
+    def flush(self) -> list[AacPacket]:
+        """The rest of the timeline so far (the run ended or its timeline jumped): the partial frame completed with
+        silence and what the encoder holds. A fresh encoder then starts the next timeline at the camera's time."""
         import av
 
-        self._encoder = self._open_encoder()
+        out: list[AacPacket] = []
+        if self._fifo.samples:
+            self._fifo.write(self._silence(AAC_FRAME - self._fifo.samples))
+            out = self._encode_ready()
+        if self._fifo_start is not None:
+            out += [(packet.pts, bytes(packet)) for packet in self._encoder.encode(None) if packet.pts is not None]
+            self._encoder = self._open_encoder()
         self._fifo = av.AudioFifo()
         self._fifo_start = None
+        return out
 
     def _add(self, expected: int, frame: AudioFrame) -> list[AacPacket]:
         out: list[AacPacket] = []

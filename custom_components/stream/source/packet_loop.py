@@ -158,6 +158,7 @@ class PacketLoop:
     def run(self) -> None:
         streams = [self._video] if self._source_audio is None else [self._video, self._source_audio]
         ended = self._pump(self._container.demux(*streams))
+        self._flush_audio()
         if self._segmenter is not None:
             self._segmenter.flush()
         if ended and not self._run.quit.is_set():
@@ -251,13 +252,12 @@ class PacketLoop:
             return False
         _LOGGER.debug("Timestamp jump in %s track: starting a new timeline", "video" if is_video else "audio")
         self._stats.discontinuities += 1
+        self._flush_audio()
         if self._segmenter is not None:
             self._segmenter.flush()
             self._run.on_discontinuity()
         self._video_check.reset()
         self._audio_check.reset()
-        if self._transcoder is not None:
-            self._transcoder.restart()
         check.check(raw_dts)
         if self._writer is not None:
             self._segmenter = self._new_segmenter(self._writer)
@@ -289,6 +289,14 @@ class PacketLoop:
             if self._writer is None:
                 self._hold((False, dts, dts, True, frame))
             else:
+                self._mux(frame, False, dts, dts, True, frame)
+
+    def _flush_audio(self) -> None:
+        """The transcoder's last frames of a timeline that ends, into its last part (not the next timeline's)."""
+        if self._transcoder is None:
+            return
+        for dts, frame in self._transcoder.flush():
+            if self._writer is not None:
                 self._mux(frame, False, dts, dts, True, frame)
 
     def _live_audio(self, pts: int, data: bytes) -> None:

@@ -131,6 +131,11 @@ async def test_codec_issues_follow_what_the_camera_sends(hass: HomeAssistant, is
     issues.source_seen(hevc, webrtc=True)
     issue = _ours(issue_registry)[f"{LABEL}_camera_h265"]
     assert issue.severity == ir.IssueSeverity.WARNING
+    # H.265 with B-frames: WebRTC (which carries H.265 to browsers that decode it) is not offered either.
+    issues.source_seen(replace(hevc, reordered=True, order_known=True), webrtc=True)
+    assert set(_ours(issue_registry)) == {f"{LABEL}_camera_h265", f"{LABEL}_camera_bframes"}
+    issues.source_seen(replace(hevc, order_known=True), webrtc=True)  # B-frames turned off
+    assert set(_ours(issue_registry)) == {f"{LABEL}_camera_h265"}
     # Switched to H.264 with B-frames: the H.265 issue goes, the B-frame one comes once the frame order is known.
     issues.source_seen(H264, webrtc=True)
     assert _ours(issue_registry) == {}

@@ -17,8 +17,8 @@ class SourceProblem(StrEnum):
     UNREACHABLE = "camera_unreachable"  # refused, timed out, no route, or the host name does not resolve
     NOT_FOUND = "camera_path_not_found"  # 404: the stream path (URL) is wrong
     # The camera streams, but what it sends does not play everywhere.
-    H265 = "camera_h265"  # browsers without H.265 decoding show no picture; WebRTC is not offered
-    BFRAMES = "camera_bframes"  # H.264 with B-frames: WebRTC is not offered
+    H265 = "camera_h265"  # browsers without H.265 decoding show no picture
+    BFRAMES = "camera_bframes"  # B-frames: WebRTC is not offered
     # The network loses the camera's packets.
     RTP_PACKET_LOSS = "camera_rtp_packet_loss"  # RTSP over UDP: lost packets break the picture
 
@@ -53,11 +53,7 @@ def codec_problems(source: SourceInfo, webrtc: bool) -> tuple[set[SourceProblem]
     `webrtc`: our WebRTC is on (B-frames only matter to it; HLS carries them)."""
     found: set[SourceProblem] = set()
     cleared: set[SourceProblem] = set()
-    if source.video.codec == "hevc":
-        found.add(SourceProblem.H265)
-        cleared.add(SourceProblem.BFRAMES)  # one issue about what to change in the camera is enough
-        return found, cleared
-    cleared.add(SourceProblem.H265)
+    (found if source.video.codec == "hevc" else cleared).add(SourceProblem.H265)
     if not webrtc:
         cleared.add(SourceProblem.BFRAMES)
     elif source.order_known:

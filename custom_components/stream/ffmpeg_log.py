@@ -82,7 +82,7 @@ async def async_setup_ffmpeg_logging(hass: HomeAssistant, sources: Callable[[], 
     handler = _LibavHandler(sources)
     handler.forward = stream_debug_enabled()
     libav.addHandler(handler)
-    propagated, libav.propagate = libav.propagate, False
+    libav.propagate = False
     await hass.async_add_executor_job(set_ffmpeg_logging, handler.forward)
 
     @callback
@@ -97,7 +97,9 @@ async def async_setup_ffmpeg_logging(hass: HomeAssistant, sources: Callable[[], 
     def undo(_event: Event) -> None:
         unsub()
         libav.removeHandler(handler)
-        libav.propagate = propagated
+        if any(isinstance(other, _LibavHandler) for other in libav.handlers):
+            return  # another Home Assistant in this process (tests) still runs its bridge
+        libav.propagate = True
         import av.logging  # imported by set-up
 
         av.logging.set_level(None)

@@ -342,7 +342,8 @@ async def benchmark(config: Config) -> tuple[list[Cell], dict[StreamIntegration,
 def _cell_line(cell: Cell) -> str:
     return (
         f"  {cell.integration:8} K={cell.cameras:2}: CPU {cell.cpu_per_camera * 100:.1f} % of a core per camera,"
-        f" RSS {cell.rss_mib:.0f} MiB (+{cell.rss_growth_mib:.1f} per camera), {cell.requests_per_s:.1f} requests/s, {cell.parts_per_s:.1f} parts/s,"
+        f" RSS {cell.rss_mib:.0f} MiB (+{cell.rss_growth_mib:.1f} per camera),"
+        f" {cell.requests_per_s:.1f} requests/s, {cell.parts_per_s:.1f} parts/s,"
         f" {cell.errors} errors, worst delivery gap {cell.worst_gap_s:.2f} s; by thread: {_threads_text(cell)}"
     )
 

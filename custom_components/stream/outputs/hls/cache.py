@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
-from dataclasses import astuple
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -14,6 +13,19 @@ from ...settings import StreamSettings
 from .playlist import playlist_window, render_media_playlist, target_duration
 
 GZIP_LEVEL = 6
+
+
+def _settings_key(settings: StreamSettings) -> tuple[object, ...]:
+    """What a render depends on in `settings`, read field by field (a generic dataclass-to-tuple copies deeply, and
+    this runs on every playlist request)."""
+    return (
+        settings.ll_hls,
+        settings.min_segment_duration,
+        settings.part_target_duration,
+        settings.hls_advance_part_limit,
+        settings.hls_part_timeout,
+        settings.part_hold_back_factor,
+    )
 
 
 class RenderedPlaylist:
@@ -44,7 +56,7 @@ class BufferRenders:
     def target_duration(self, segments: list[Segment], settings: StreamSettings) -> int:
         """The target duration of every held segment, never shrinking: the spec says it must not change, and some
         cameras stretch a GOP now and then."""
-        settings_key = astuple(settings)
+        settings_key = _settings_key(settings)
         computed = target_duration(segments, settings)
         if self._target is not None and self._target[0] == settings_key:
             computed = max(computed, self._target[1])
@@ -55,7 +67,7 @@ class BufferRenders:
         """The playlist for the buffer's `segments` (at least one), rendered only if a part came since last time."""
         last = segments[-1]
         last_part = last.parts[-1]
-        state = (last.sequence, len(last.parts), last.complete, astuple(settings))
+        state = (last.sequence, len(last.parts), last.complete, _settings_key(settings))
         cached = self._playlists.get(skip)
         if cached is not None and cached[0] == state and cached[1] is last_part:
             return cached[2]

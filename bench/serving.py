@@ -33,6 +33,7 @@ import contextlib
 import cProfile
 import os
 import re
+import statistics
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -248,6 +249,7 @@ class Config:
     measure_s: float
     integrations: tuple[StreamIntegration, ...]
     profile: str | None = None
+    repeat: int = 1
 
     def camera_spec(self) -> CameraSpec:
         return CameraSpec(
@@ -327,7 +329,8 @@ async def benchmark(config: Config) -> tuple[list[Cell], dict[StreamIntegration,
         launches = (StreamServer.launch(name, config.part, config.profile) for name in config.integrations)
         servers = await asyncio.gather(*launches)
         try:
-            for step, count in enumerate(config.cameras):
+            steps = [count for count in config.cameras for _ in range(config.repeat)]
+            for step, count in enumerate(steps):
                 order = servers if step % 2 == 0 else servers[::-1]
                 for server in order:
                     cell = await measure(server, camera.url(MOUNT), count, config)
@@ -362,13 +365,14 @@ def report(
     cpu_target = CPU_TARGET if config.part is None else CPU_TARGET_EQUAL_PARTS
     header = (
         "| cameras | ours CPU %/camera | built-in CPU %/camera | CPU ours/built-in | ours RSS MiB | built-in RSS MiB "
-        "| RSS ours/built-in | ours req/s | built-in req/s | worst gap s ours / built-in | errors ours / built-in |"
+        "| RSS ours/built-in | RSS growth MiB/camera ours / built-in (ratio) | ours req/s | built-in req/s "
+        "| worst gap s ours / built-in | errors ours / built-in |"
     )
     lines = table_head(header)
     warnings: list[str] = []
     for count in config.cameras:
-        ours = next((c for c in cells if c.cameras == count and c.integration == "ours"), None)
-        builtin = next((c for c in cells if c.cameras == count and c.integration == "built-in"), None)
+        ours = _median_cell([c for c in cells if c.cameras == count and c.integration == "ours"])
+        builtin = _median_cell([c for c in cells if c.cameras == count and c.integration == "built-in"])
         lines.append(_row(count, ours, builtin))
         if ours is not None and ours.worst_gap_s > GAP_LIMIT_S:
             warnings.append(f"ours at K={count}: a client waited {ours.worst_gap_s:.2f} s past a part target")
@@ -377,7 +381,8 @@ def report(
         *head("Serving benchmark", "serving", argv),
         f"Camera: simulator, H.264 High {config.width}x{config.height} {CAMERA_FPS} fps, keyframe every"
         f" {KEYFRAME_INTERVAL_S:g} s, {CAMERA_BITRATE_KBIT} kbit/s, AAC; K streams of it, one LL-HLS client each  ",
-        f"Settings: {settings}; {config.warmup_s:g} s warm-up, {config.measure_s:g} s measured per cell  ",
+        f"Settings: {settings}; {config.warmup_s:g} s warm-up, {config.measure_s:g} s measured per cell,"
+        f" {config.repeat} cell(s) per implementation and K (medians; ours and the built-in alternate)  ",
         machine.line(),
         "",
         *lines,
@@ -388,6 +393,24 @@ def report(
         *warnings_section(warnings),
     ]
     return "\n".join(text) + "\n"
+
+
+def _median_cell(cells: Sequence[Cell]) -> Cell | None:
+    """The cells of one implementation and K merged: the median of each figure, the worst gap, all errors."""
+    if not cells:
+        return None
+    return Cell(
+        cells[0].integration,
+        cells[0].cameras,
+        cpu_per_camera=statistics.median(cell.cpu_per_camera for cell in cells),
+        rss_mib=statistics.median(cell.rss_mib for cell in cells),
+        rss_growth_mib=statistics.median(cell.rss_growth_mib for cell in cells),
+        requests_per_s=statistics.median(cell.requests_per_s for cell in cells),
+        parts_per_s=statistics.median(cell.parts_per_s for cell in cells),
+        errors=sum(cell.errors for cell in cells),
+        worst_gap_s=max(cell.worst_gap_s for cell in cells),
+        threads={},
+    )
 
 
 def _row(count: int, ours: Cell | None, builtin: Cell | None) -> str:
@@ -401,7 +424,10 @@ def _row(count: int, ours: Cell | None, builtin: Cell | None) -> str:
     return (
         f"| {count} | {pick(ours, ours_cpu, '.2f')} | {pick(builtin, builtin_cpu, '.2f')} "
         f"| {ratio(ours_cpu, builtin_cpu)} | {pick(ours, ours_rss, '.0f')} | {pick(builtin, builtin_rss, '.0f')} "
-        f"| {ratio(ours_rss, builtin_rss)} | {pick(ours, ours and ours.requests_per_s, '.1f')} "
+        f"| {ratio(ours_rss, builtin_rss)} | {pick(ours, ours and ours.rss_growth_mib, '.1f')} /"
+        f" {pick(builtin, builtin and builtin.rss_growth_mib, '.1f')}"
+        f" ({ratio(ours and ours.rss_growth_mib, builtin and builtin.rss_growth_mib)}) "
+        f"| {pick(ours, ours and ours.requests_per_s, '.1f')} "
         f"| {pick(builtin, builtin and builtin.requests_per_s, '.1f')} "
         f"| {pick(ours, ours and ours.worst_gap_s, '.2f')} / {pick(builtin, builtin and builtin.worst_gap_s, '.2f')} "
         f"| {pick(ours, ours and ours.errors, 'd')} / {pick(builtin, builtin and builtin.errors, 'd')} |"
@@ -419,6 +445,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=DEFAULT_WARMUP_S, help="s of play before measuring")
     parser.add_argument("--measure", type=float, default=DEFAULT_MEASURE_S, help="s measured per cell")
     parser.add_argument("--only", choices=("ours", "builtin"), help="measure one implementation only")
+    parser.add_argument("--repeat", type=int, default=1, help="cells per implementation and K (medians reported)")
     parser.add_argument(
         "--profile", metavar="PREFIX", help="cProfile each server's event loop thread into PREFIX-<impl>.prof"
     )
@@ -442,7 +469,15 @@ def main(argv: Sequence[str]) -> int:
     )
     width, height = args.size
     config = Config(
-        tuple(args.cameras), args.part, width, height, args.warmup, args.measure, integrations, args.profile
+        tuple(args.cameras),
+        args.part,
+        width,
+        height,
+        args.warmup,
+        args.measure,
+        integrations,
+        args.profile,
+        max(1, args.repeat),
     )
     machine = Machine()
     cells, parts = asyncio.run(benchmark(config))

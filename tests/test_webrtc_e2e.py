@@ -7,7 +7,7 @@ from aiortc.sdp import SessionDescription
 from homeassistant.core import HomeAssistant
 
 from custom_components.stream.core import Stream
-from custom_components.stream.outputs.webrtc import rtp_video
+from custom_components.stream.outputs.webrtc import StreamWebRtcProvider, rtp_video
 from tests.plugins.cameras import FfmpegCameraFactory, our_stream, webrtc_provider
 from tests.plugins.webrtc import WebRtcViewerFactory
 from tests.simulator import CameraSimulator
@@ -140,8 +140,8 @@ async def test_video_only_camera_offers_no_audio(
     assert client.audio.frames == 0
 
 
-@pytest.mark.parametrize(("mount", "reason"), [("h265", "H.265"), ("h264_bframes", "B-frames")])
-async def test_h265_and_bframes_cameras_are_never_offered_webrtc(
+@pytest.mark.parametrize(("mount", "reason"), [("h265", "webrtc_h265"), ("h264_bframes", "B-frames")])
+async def test_h265_and_bframes_cameras_are_not_offered_webrtc_by_default(
     hass: HomeAssistant,
     camera_simulator: CameraSimulator,
     ffmpeg_camera: FfmpegCameraFactory,
@@ -150,10 +150,37 @@ async def test_h265_and_bframes_cameras_are_never_offered_webrtc(
     reason: str,
 ) -> None:
     """Learned in the background when the camera registers, before anyone opened it: the frontend plays HLS (or
-    falls back to its own picture) from the first open, instead of meeting a WebRTC error."""
+    falls back to its own picture) from the first open, instead of meeting a WebRTC error. H.265 is offered only
+    with `webrtc_h265: true` (see ARCHITECTURE.md: a browser without H.265 would end on a still picture)."""
     camera = await ffmpeg_camera(camera_simulator.url(mount))
 
     assert camera.stream is None  # nobody opened the camera: a probe told
     assert webrtc_provider(camera) is None
     assert camera.camera_capabilities.frontend_stream_types == {"hls"}
     assert reason in caplog.text
+
+
+async def test_an_offer_without_h265_for_an_h265_camera_is_answered_with_every_section_rejected(
+    hass: HomeAssistant,
+    webrtc_viewer: WebRtcViewerFactory,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+) -> None:
+    """With `webrtc_h265: true` H.265 cameras are offered WebRTC; a browser whose offer has no H.265 gets no error,
+    which the frontend would show on the card, but an answer that leaves its connection with nothing to receive."""
+    camera = await ffmpeg_camera(camera_simulator.url("h265"), stream_config={"webrtc_h265": True})
+    assert camera.camera_capabilities.frontend_stream_types == {"hls", "web_rtc"}
+    provider = webrtc_provider(camera)
+    assert isinstance(provider, StreamWebRtcProvider)
+
+    async with webrtc_viewer(camera) as client:  # aiortc offers H.264 (and no H.265)
+        answer = await client.offer()
+        sessions = provider.session_count
+        errors = list(client.errors)
+
+    assert [(media.kind, media.port) for media in SessionDescription.parse(answer).media] == [
+        ("video", 0),
+        ("audio", 0),
+    ]
+    assert sessions == 0
+    assert errors == []

@@ -36,6 +36,7 @@ PREFIX = 24
 LINK = ("rtc-ha", "rtc-client")  # not veth*: libnice ignores those
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SOURCE = STANDARD_MOUNTS["h265"]
+H265_ON = {"webrtc_h265": True}  # off by default (ARCHITECTURE.md, "H.265 over WebRTC")
 
 
 def _ip(*args: str) -> None:
@@ -141,7 +142,7 @@ async def test_webrtcbin_decodes_the_h265_camera(
     ffmpeg_camera: FfmpegCameraFactory,
     webrtcbin_network: None,
 ) -> None:
-    camera = await ffmpeg_camera(camera_simulator.url("h265"))
+    camera = await ffmpeg_camera(camera_simulator.url("h265"), stream_config=H265_ON)
     assert webrtc_provider(camera) is not None  # learned in the background: H.265 without B-frames is offered
     assert "web_rtc" in camera.camera_capabilities.frontend_stream_types
 
@@ -181,7 +182,7 @@ async def test_every_20th_packet_lost_comes_back_through_nack_and_rtx(
         send(sender, kept)
 
     monkeypatch.setattr(DirectVideoSender, "_send", lossy_send)
-    camera = await ffmpeg_camera(camera_simulator.url("h265"))
+    camera = await ffmpeg_camera(camera_simulator.url("h265"), stream_config=H265_ON)
 
     async with webrtcbin_client(hass, hass_ws_client, camera.entity_id) as client:
         stats = await client.wait_for_frames(SOURCE.fps * 10, timeout=60)

@@ -27,6 +27,7 @@ from .const import (
     CONF_RTSP_TRANSPORT,
     CONF_USE_WALLCLOCK_AS_TIMESTAMPS,
     CONF_WEBRTC,
+    CONF_WEBRTC_H265,
     CONF_WEBRTC_MAX_SESSIONS,
     DOMAIN,
     FORMAT_CONTENT_TYPE,
@@ -137,7 +138,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         # aiortc takes a while to import: not on the event loop.
         webrtc = await hass.async_add_import_executor_job(importlib.import_module, f"{__name__}.outputs.webrtc")
         hass.data[DOMAIN][DATA_WEBRTC] = await webrtc.async_setup_webrtc(
-            hass, conf[CONF_WEBRTC_MAX_SESSIONS], lambda source: _is_streaming(hass, source)
+            hass, conf[CONF_WEBRTC_MAX_SESSIONS], lambda source: _is_streaming(hass, source), conf[CONF_WEBRTC_H265]
         )
 
     async def shutdown(event: Event) -> None:

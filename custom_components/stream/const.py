@@ -46,6 +46,7 @@ CONF_PART_DURATION: Final = "part_duration"
 CONF_SEGMENT_DURATION: Final = "segment_duration"
 CONF_WEBRTC: Final = "webrtc"  # our own: offer WebRTC (aiortc) for stream cameras
 CONF_WEBRTC_MAX_SESSIONS: Final = "webrtc_max_sessions"  # our own: concurrent WebRTC sessions per camera
+CONF_WEBRTC_H265: Final = "webrtc_h265"  # our own: offer WebRTC for H.265 cameras too (ARCHITECTURE.md)
 
 ATTR_PREFER_TCP: Final = "prefer_tcp"
 CONF_RTSP_TRANSPORT: Final = "rtsp_transport"
@@ -71,6 +72,7 @@ MIN_SEGMENT_DURATION: Final = 2.0
 MAX_SEGMENT_DURATION: Final = 10.0
 DEFAULT_WEBRTC: Final = True
 DEFAULT_WEBRTC_MAX_SESSIONS: Final = 10
+DEFAULT_WEBRTC_H265: Final = False
 MAX_WEBRTC_MAX_SESSIONS: Final = 100
 
 # Worker restart back-off (source/backoff.py explains the schedule): 0.5 s after a run that delivered media, then

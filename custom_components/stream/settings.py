@@ -13,11 +13,13 @@ from .const import (
     CONF_PART_DURATION,
     CONF_SEGMENT_DURATION,
     CONF_WEBRTC,
+    CONF_WEBRTC_H265,
     CONF_WEBRTC_MAX_SESSIONS,
     DEFAULT_LL_HLS,
     DEFAULT_PART_DURATION,
     DEFAULT_SEGMENT_DURATION,
     DEFAULT_WEBRTC,
+    DEFAULT_WEBRTC_H265,
     DEFAULT_WEBRTC_MAX_SESSIONS,
     DOMAIN,
     MAX_PART_DURATION,
@@ -52,6 +54,7 @@ DOMAIN_SCHEMA = vol.Schema(
             CONF_PART_DURATION, MIN_PART_DURATION, MAX_PART_DURATION
         ),
         vol.Optional(CONF_WEBRTC, default=DEFAULT_WEBRTC): cv.boolean,
+        vol.Optional(CONF_WEBRTC_H265, default=DEFAULT_WEBRTC_H265): cv.boolean,
         vol.Optional(CONF_WEBRTC_MAX_SESSIONS, default=DEFAULT_WEBRTC_MAX_SESSIONS): vol.All(
             vol.Coerce(int),
             vol.Range(

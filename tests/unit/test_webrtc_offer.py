@@ -4,9 +4,12 @@ with their own code (the end-to-end version, through Home Assistant's websocket,
 from __future__ import annotations
 
 import pytest
+from aiortc.sdp import SessionDescription
 
 from custom_components.stream.outputs.webrtc.errors import SessionError
-from custom_components.stream.outputs.webrtc.offer import MAX_OFFER_BYTES, check_offer
+from custom_components.stream.outputs.webrtc.offer import MAX_OFFER_BYTES, check_offer, decline_answer
+from custom_components.stream.outputs.webrtc.provider import unsupported_reason
+from custom_components.stream.source.description import SourceInfo, VideoSource
 from tests.unit.test_webrtc_chromium_offer import CHROMIUM_SOFTWARE_H264_OFFER as CHROMIUM
 
 FINGERPRINT = "a=fingerprint:sha-256 " + ":".join(["AB"] * 32)
@@ -84,3 +87,35 @@ def test_offers_aiortc_cannot_carry_out_are_refused(offer: str, code: str) -> No
     with pytest.raises(SessionError) as raised:
         check_offer(offer)
     assert raised.value.code == code, raised.value
+
+
+def test_an_offer_receiving_h265_only_passes_with_its_video_codecs() -> None:
+    checked = check_offer(CHROMIUM.replace(" H264/", " H265/"))
+
+    assert "video" in checked.kinds
+    assert {codec.mimeType for codec in checked.video_codecs} == {"video/VP8", "video/H265", "video/rtx"}
+
+
+def test_the_declining_answer_rejects_every_section_in_the_offers_order() -> None:
+    offer = CHROMIUM + AUDIO + DATA
+
+    answer = SessionDescription.parse(decline_answer(offer))
+
+    assert [(media.kind, media.port, media.direction, media.rtp.muxId) for media in answer.media] == [
+        ("video", 0, "inactive", "0"),
+        ("audio", 0, "inactive", "1"),
+        ("application", 0, "inactive", "2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("codec", "reordered", "refused"),
+    [("h264", False, False), ("hevc", False, False), ("h264", True, True), ("hevc", True, True)],
+)
+def test_b_frames_are_refused_for_both_codecs(codec: str, reordered: bool, refused: bool) -> None:
+    source = SourceInfo(1, VideoSource(codec, 320, 240, None), None, reordered=reordered, order_known=True)
+
+    reason = unsupported_reason(source)
+
+    assert (reason is not None) == refused
+    assert reason is None or "B-frames" in reason

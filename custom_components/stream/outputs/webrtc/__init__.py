@@ -18,17 +18,20 @@ CAMERA_DOMAIN = "camera"
 
 
 async def async_setup_webrtc(
-    hass: HomeAssistant, max_sessions_per_camera: int, is_streaming: Callable[[str], bool]
+    hass: HomeAssistant, max_sessions_per_camera: int, is_streaming: Callable[[str], bool], h265: bool = False
 ) -> StreamWebRtcProvider:
     """The provider, registered with the camera integration as soon as that is loaded (now or later).
 
-    `is_streaming(source)`: whether a worker runs for the source (it then reports the codecs: no probe needed)."""
+    `is_streaming(source)`: whether a worker runs for the source (it then reports the codecs: no probe needed);
+    `h265`: H.265 cameras are offered WebRTC too (`webrtc_h265`)."""
     from homeassistant.components.camera.webrtc import async_register_webrtc_provider
 
     install_fast_clock()
     memory = CodecMemory(hass)
     await memory.async_load()
-    provider = StreamWebRtcProvider(hass, max_sessions_per_camera, memory, CodecLearner(hass, memory, is_streaming))
+    provider = StreamWebRtcProvider(
+        hass, max_sessions_per_camera, memory, CodecLearner(hass, memory, is_streaming), h265=h265
+    )
 
     @callback
     def register() -> None:

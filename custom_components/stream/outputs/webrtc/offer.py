@@ -16,6 +16,7 @@ range, an `OverflowError` when ICE first sends. `check_offer` refuses each with 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
@@ -108,12 +109,34 @@ def decline_answer(sdp: str) -> str:
     """An answer that rejects every media section of a checked offer (port 0, RFC 3264 section 6): the browser's
     connection ends up with nothing to receive and no error, and nothing is set up on our side."""
     description = SessionDescription.parse(sdp)
+    # Transport attributes no transport will use: some peers (aiortc among them) refuse an answer without them.
+    transport = [
+        f"a=ice-ufrag:{secrets.token_hex(4)}",
+        f"a=ice-pwd:{secrets.token_hex(12)}",
+        "a=fingerprint:sha-256 " + ":".join(f"{byte:02X}" for byte in secrets.token_bytes(32)),
+        "a=setup:active",
+    ]
     lines = ["v=0", "o=- 0 1 IN IP4 0.0.0.0", "s=-", "t=0 0"]
     for media in description.media:
-        formats = " ".join(str(fmt) for fmt in media.fmt[:1]) or "0"
-        lines.append(f"m={media.kind} 0 {media.profile} {formats}")
-        lines.append("c=IN IP4 0.0.0.0")
+        first = media.rtp.codecs[0].payloadType if media.kind in RTP_KINDS and media.rtp.codecs else None
+        formats = str(first if first is not None else (media.fmt[0] if media.fmt else 0))
+        lines += [f"m={media.kind} 0 {media.profile} {formats}", "c=IN IP4 0.0.0.0", *transport]
         if media.rtp.muxId:
             lines.append(f"a=mid:{media.rtp.muxId}")
+        if media.kind in RTP_KINDS:
+            lines.append("a=rtcp-mux")
+            lines += _first_codec(media)
         lines.append("a=inactive")
     return "\r\n".join(lines) + "\r\n"
+
+
+def _first_codec(media: MediaDescription) -> list[str]:
+    """The rtpmap and fmtp of the section's first codec: what a rejected section names (some peers check it)."""
+    if not media.rtp.codecs:
+        return []
+    codec = media.rtp.codecs[0]
+    lines = [f"a=rtpmap:{codec.payloadType} {codec}"]
+    if codec.parameters:
+        fmtp = ";".join(key if value is None else f"{key}={value}" for key, value in codec.parameters.items())
+        lines.append(f"a=fmtp:{codec.payloadType} {fmtp}")
+    return lines

@@ -37,8 +37,13 @@ SOURCE_TIMEOUT = 10.0
 GO2RTC_DOMAIN = "go2rtc"
 
 
-def unsupported_reason(source: SourceInfo) -> str | None:
-    """Why WebRTC cannot carry this camera without transcoding, or None when it can."""
+def unsupported_reason(source: SourceInfo, h265: bool = True) -> str | None:
+    """Why WebRTC is not offered for this camera (`h265`: whether H.265 cameras are), or None when it is."""
+    if source.video.codec == "hevc" and not h265:
+        return (
+            "The camera sends H.265, for which WebRTC is off: browsers that cannot decode it would show a still "
+            "picture instead of the HLS or MJPEG fallback (stream: webrtc_h265: true offers it)"
+        )
     if source.video.codec not in ("h264", "hevc"):
         return f"The camera sends {source.video.codec}, which WebRTC here does not carry (H.264 and H.265 only)"
     if source.reordered:
@@ -50,10 +55,17 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
     """One per Home Assistant; sessions are keyed by the frontend's session id."""
 
     def __init__(
-        self, hass: HomeAssistant, max_sessions_per_camera: int, memory: CodecMemory, learner: CodecLearner
+        self,
+        hass: HomeAssistant,
+        max_sessions_per_camera: int,
+        memory: CodecMemory,
+        learner: CodecLearner,
+        *,
+        h265: bool = False,
     ) -> None:
         self._hass = hass
         self._max_sessions = max_sessions_per_camera
+        self._h265 = h265  # H.265 cameras offered WebRTC too (ARCHITECTURE.md, "H.265 over WebRTC")
         self._sessions: dict[str, WebRtcSession] = {}
         self.codec_memory = self._memory = memory  # what each source carries, known before its stream runs
         self.codec_learner = self._learner = learner
@@ -87,7 +99,7 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
         if known is None or not known.ready:
             self._learner.learn(stream_source)
             return False
-        return unsupported_reason(known) is None
+        return unsupported_reason(known, self._h265) is None
 
     async def async_handle_async_webrtc_offer(
         self, camera: Camera, offer_sdp: str, session_id: str, send_message: WebRTCSendMessage
@@ -130,7 +142,7 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
         self._sessions[session_id] = session
         # Known codecs answer at once, the stream starting alongside; only a source never seen is waited for.
         source = self._known_source(stream) or await self._wait_for_source(stream)
-        if (reason := unsupported_reason(source)) is not None:
+        if (reason := unsupported_reason(source, self._h265)) is not None:
             raise SessionError("webrtc_codec_unsupported", reason)
         if session.closed:
             return
@@ -216,7 +228,7 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
     def _on_source_learned(self, source: str) -> None:
         """What a source carries changed: its cameras choose their WebRTC provider again (offered or not)."""
         known = self._memory.get(source)
-        if known is not None and (reason := unsupported_reason(known)) is not None:
+        if known is not None and (reason := unsupported_reason(known, self._h265)) is not None:
             _LOGGER.info("Not offering WebRTC for a camera: %s", reason)
         self._hass.async_create_background_task(
             self._refresh_cameras(source), "stream: refresh the WebRTC provider of a camera"

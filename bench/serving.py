@@ -360,7 +360,11 @@ def _threads_text(cell: Cell) -> str:
 
 
 def report(
-    config: Config, argv: Sequence[str], cells: Sequence[Cell], parts: Mapping[str, float], machine: Machine
+    config: Config,
+    argv: Sequence[str],
+    cells: Sequence[Cell],
+    parts: Mapping[StreamIntegration, float],
+    machine: Machine,
 ) -> str:
     cpu_target = CPU_TARGET if config.part is None else CPU_TARGET_EQUAL_PARTS
     header = (
@@ -414,23 +418,23 @@ def _median_cell(cells: Sequence[Cell]) -> Cell | None:
 
 
 def _row(count: int, ours: Cell | None, builtin: Cell | None) -> str:
-    def pick(cell: Cell | None, value: float | None, spec: str) -> str:
-        return "n/a" if cell is None else fmt(value, spec)
+    def value(cell: Cell | None, name: str, scale: float = 1.0) -> float | None:
+        return None if cell is None else float(getattr(cell, name)) * scale
 
-    ours_cpu = None if ours is None else ours.cpu_per_camera * 100
-    builtin_cpu = None if builtin is None else builtin.cpu_per_camera * 100
-    ours_rss = None if ours is None else ours.rss_mib
-    builtin_rss = None if builtin is None else builtin.rss_mib
+    def pair(name: str, spec: str, with_ratio: bool = False) -> tuple[str, str, str]:
+        mine, theirs = value(ours, name), value(builtin, name)
+        return fmt(mine, spec), fmt(theirs, spec), ratio(mine, theirs) if with_ratio else ""
+
+    ours_cpu, builtin_cpu = value(ours, "cpu_per_camera", 100), value(builtin, "cpu_per_camera", 100)
+    rss = pair("rss_mib", ".0f", with_ratio=True)
+    growth = pair("rss_growth_mib", ".1f", with_ratio=True)
+    requests = pair("requests_per_s", ".1f")
+    gaps = pair("worst_gap_s", ".2f")
+    errors = pair("errors", ".0f")
     return (
-        f"| {count} | {pick(ours, ours_cpu, '.2f')} | {pick(builtin, builtin_cpu, '.2f')} "
-        f"| {ratio(ours_cpu, builtin_cpu)} | {pick(ours, ours_rss, '.0f')} | {pick(builtin, builtin_rss, '.0f')} "
-        f"| {ratio(ours_rss, builtin_rss)} | {pick(ours, ours and ours.rss_growth_mib, '.1f')} /"
-        f" {pick(builtin, builtin and builtin.rss_growth_mib, '.1f')}"
-        f" ({ratio(ours and ours.rss_growth_mib, builtin and builtin.rss_growth_mib)}) "
-        f"| {pick(ours, ours and ours.requests_per_s, '.1f')} "
-        f"| {pick(builtin, builtin and builtin.requests_per_s, '.1f')} "
-        f"| {pick(ours, ours and ours.worst_gap_s, '.2f')} / {pick(builtin, builtin and builtin.worst_gap_s, '.2f')} "
-        f"| {pick(ours, ours and ours.errors, 'd')} / {pick(builtin, builtin and builtin.errors, 'd')} |"
+        f"| {count} | {fmt(ours_cpu, '.2f')} | {fmt(builtin_cpu, '.2f')} | {ratio(ours_cpu, builtin_cpu)} "
+        f"| {rss[0]} | {rss[1]} | {rss[2]} | {growth[0]} / {growth[1]} ({growth[2]}) | {requests[0]} | {requests[1]} "
+        f"| {gaps[0]} / {gaps[1]} | {errors[0]} / {errors[1]} |"
     )
 
 

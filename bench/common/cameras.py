@@ -63,8 +63,8 @@ def encoded_file(name: str, ffmpeg_args: Sequence[str]) -> Path:
 @asynccontextmanager
 async def paced_source(path: Path, audio_pes: str, *, loop: bool = False) -> AsyncIterator[str]:
     """A `tcp://` URL where `ffmpeg -re` serves `path` in real time, like a camera; its CPU is not ours to count.
-    `audio_pes` "frame" keeps one ADTS frame per PES, as the file has it. With `loop` the file starts over at its
-    end, timestamps running on (until the context exits).
+    `audio_pes` "frame" keeps one ADTS frame per PES, as the file has it; a .mkv file is served as Matroska. With
+    `loop` the file starts over at its end, timestamps running on (until the context exits).
 
     A listening ffmpeg serves one client and exits; another one is started then, so that every client is served, as
     by a camera (our integration's codec probe opens a camera before its stream does)."""
@@ -74,8 +74,8 @@ async def paced_source(path: Path, audio_pes: str, *, loop: bool = False) -> Asy
         *(("-stream_loop", "-1") if loop else ()),
         *("-i", str(path)),
         *("-map", "0", "-c", "copy"),
-        *(("-pes_payload_size", "0") if audio_pes == "frame" else ()),
-        *("-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"),
+        *_paced_format(path, audio_pes),
+        f"tcp://127.0.0.1:{port}?listen=1",
     ]
     servers: list[asyncio.subprocess.Process] = []
 
@@ -98,6 +98,13 @@ async def paced_source(path: Path, audio_pes: str, *, loop: bool = False) -> Asy
             if server.returncode is None:
                 server.terminate()
             await server.wait()
+
+
+def _paced_format(path: Path, audio_pes: str) -> list[str]:
+    """MPEG-TS as a camera's, or Matroska for a .mkv file (audio MPEG-TS cannot carry, such as G.711)."""
+    if path.suffix == ".mkv":
+        return ["-f", "matroska", "-live", "1"]
+    return [*(("-pes_payload_size", "0") if audio_pes == "frame" else ()), "-f", "mpegts"]
 
 
 async def wait_until_serving(url: str, timeout_s: float = 10.0) -> None:

@@ -2,6 +2,8 @@
 
 Each mount streams a live test pattern (colour bars, a moving box, a running clock at the bottom and a machine-readable
 capture timecode in the top band, see `timecode`) as H.264 or H.265, optionally with AAC, PCMU, PCMA or Opus audio.
+With `sync=True` it adds the A/V sync marker (`marker`: a tone burst each second starting with a white strip in that
+frame), which `tests.av_sync` measures in any output.
 
     with CameraSimulator({"h264": CameraSpec(audio="aac")}) as camera:
         url = camera.url("h264")  # rtsp://127.0.0.1:PORT/h264

@@ -69,11 +69,11 @@ def lavfi_video(width: int, height: int, fps: int, source: str = "testsrc2") -> 
     )
 
 
-def lavfi_audio(sample_rate: int, offset_s: float = 0.0) -> str:
+def lavfi_audio(sample_rate: int, offset_s: float = 0.0, frame_samples: int = 1024) -> str:
     """The marker's tone bursts in an ffmpeg lavfi audio graph (mono): one each second, starting `offset_s` after
-    each whole second (negative: before it)."""
+    each whole second (negative: before it), in frames of `frame_samples` (PCM codecs make a packet of each)."""
     phase = f"mod(t-({offset_s:.6f})\\,1)"
     return (
         f"aevalsrc=exprs='{TONE_AMPLITUDE}*sin(2*PI*{TONE_HZ}*{phase})*lt({phase}\\,{TONE_SECONDS})'"
-        f":sample_rate={sample_rate}:channel_layout=mono"
+        f":sample_rate={sample_rate}:channel_layout=mono:nb_samples={frame_samples}"
     )

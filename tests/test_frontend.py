@@ -98,6 +98,15 @@ def ha_hls_only(
         yield ha
 
 
+@pytest.fixture(scope="module")
+def ha_h265_webrtc(
+    frontend_cameras: CameraSimulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningHomeAssistant]:
+    """Home Assistant with the H.265 camera and `stream: webrtc_h265: true`."""
+    with _start(frontend_cameras, tmp_path_factory, "ha-h265-webrtc", mount="h265", stream={"webrtc_h265": True}) as ha:
+        yield ha
+
+
 @pytest.fixture
 def ha_h265_fresh(
     frontend_cameras: CameraSimulator, tmp_path_factory: pytest.TempPathFactory
@@ -359,3 +368,43 @@ async def test_h265_card_first_open_after_start_moves(
     result = await page.play("mjpeg")
     _report(f"H.265 card, first open {opened_after_s:.1f} s after Home Assistant started", result, "mjpeg")
     _check(result, "mjpeg", ha_h265_fresh)
+
+
+# The camera card's WebRTC player, however deep in shadow roots: its peer connection has applied our answer (or the
+# player has given up with an error).
+_WEBRTC_SETTLED = """() => {
+    const walk = function* (root) {
+        for (const element of root.querySelectorAll("*")) {
+            yield element;
+            if (element.shadowRoot) yield* walk(element.shadowRoot);
+        }
+    };
+    for (const element of walk(document)) {
+        if (element.tagName === "HA-WEB-RTC-PLAYER") {
+            const pc = element._peerConnection;
+            if (element._error) return "error: " + element._error;
+            if (pc && pc.signalingState === "stable" && pc.remoteDescription) return "answered";
+        }
+    }
+    return null;
+}"""
+
+
+async def test_h265_card_with_webrtc_on_in_a_browser_without_h265_shows_no_error(
+    ha_h265_webrtc: RunningHomeAssistant, browser_context: BrowserContext
+) -> None:
+    """(d) `webrtc_h265: true` and a browser that decodes no H.265 (this Chromium): its offer has no H265, our answer
+    rejects every section, and the card shows no error. What it shows is the WebRTC player's still poster, not the
+    moving MJPEG of the default (the frontend shows the WebRTC player once HLS fails): why the option is off by
+    default (ARCHITECTURE.md, "H.265 over WebRTC")."""
+    entity_id = FfmpegCamera(H265_CAMERA, "").entity_id
+    await _wait_for_stream_type(ha_h265_webrtc, entity_id, "web_rtc")
+    await _save_dashboard(ha_h265_webrtc, entity_id)
+    page = await FrontendPage.open(browser_context, ha_h265_webrtc, f"/{DASHBOARD}/camera", CARD)
+    settled = await page.page.wait_for_function(_WEBRTC_SETTLED, timeout=PLAY_TIMEOUT_S * 1000, polling=250)
+    await page.page.wait_for_function("() => window.frontendProbe.summary().shown !== null", polling=250)
+    result = await page.result()
+
+    assert await settled.json_value() == "answered", result.describe()
+    assert result.alerts == [], result.describe()
+    assert not ha_h265_webrtc.log().errors_from("custom_components.stream")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
+import av
 import pytest
+from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 from homeassistant.core import HomeAssistant
 
@@ -49,6 +53,57 @@ async def test_pcmu_audio_passes_through(
     assert "PCMU/8000" in answer
     assert "opus" not in answer
     assert client.audio.sample_rate == 8000
+
+
+def _camera_audio_payloads(url: str, stop: threading.Event) -> set[bytes]:
+    """The audio packets the camera sends (the simulator's mounts share one encoder among their clients), read
+    with PyAV until `stop` is set."""
+    payloads: set[bytes] = set()
+    with av.open(url, options={"rtsp_transport": "tcp"}) as container:
+        for packet in container.demux(container.streams.audio[0]):
+            if packet.size:
+                payloads.add(bytes(packet))
+            if stop.is_set():
+                break
+    return payloads
+
+
+async def test_opus_audio_passes_through_with_the_cameras_own_bytes(
+    hass: HomeAssistant,
+    webrtc_viewer: WebRtcViewerFactory,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+) -> None:
+    """Issue 16 req. 4: every Opus payload the client receives is one the camera sent, byte for byte (a decode and
+    re-encode would never reproduce them), and no transcoder runs."""
+    url = camera_simulator.url("h264_opus")
+    camera = await ffmpeg_camera(url)
+    stop = threading.Event()
+    camera_side = hass.async_add_executor_job(_camera_audio_payloads, url, stop)
+    received: list[bytes] = []
+    try:
+        async with webrtc_viewer(camera) as client:
+            answer = await client.offer()
+            receiver = client.pc.getTransceivers()[1].receiver
+            handle = receiver._handle_rtp_packet
+
+            async def record(packet: RtpPacket, arrival_time_ms: int) -> None:
+                received.append(packet.payload)
+                await handle(packet, arrival_time_ms)
+
+            receiver._handle_rtp_packet = record  # type: ignore[method-assign]
+            await client.wait_for_frames(video=30, audio=100, timeout=30)
+            transcoder = our_stream(camera).live._transcoder
+    finally:
+        stop.set()
+        sent = await camera_side
+
+    assert "opus/48000/2" in answer
+    assert client.audio.sample_rate == 48000
+    assert transcoder is None
+    assert len(received) >= 50
+    matched = sum(payload in sent for payload in received)
+    assert matched >= len(received) * 0.95, (matched, len(received))
 
 
 def _video_payload_types(answer: str) -> tuple[int, int | None]:

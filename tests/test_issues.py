@@ -109,6 +109,21 @@ async def test_a_new_stream_of_the_camera_clears_the_old_streams_issue(
     assert _ours(issue_registry) == {}
 
 
+async def test_issues_of_a_stream_of_no_camera_go_when_it_stops(
+    hass: HomeAssistant, issue_registry: ir.IssueRegistry
+) -> None:
+    """A config flow's preview (labelled outside the camera domain) or an unlabelled stream: nothing would delete
+    their issues later. A camera entity's issue stays: the camera is as broken as it was."""
+    clock = Clock()
+    streams = [CameraIssues(hass, label, SOURCE, clock) for label in (LABEL, "generic.test_stream", None)]
+    for issues in streams:
+        _fail(issues, clock, SourceProblem.CREDENTIALS, 4, 10.0)
+    assert len(_ours(issue_registry)) == 3
+    for issues in streams:
+        issues.stream_stopped()
+    assert list(_ours(issue_registry)) == [f"{LABEL}_camera_credentials"]
+
+
 async def test_a_new_cause_replaces_the_old_one(hass: HomeAssistant, issue_registry: ir.IssueRegistry) -> None:
     clock = Clock()
     issues = CameraIssues(hass, LABEL, SOURCE, clock)

@@ -318,6 +318,7 @@ class Stream:
             if thread.is_alive():
                 self._logger.debug("Worker still blocked in the source; it exits when the read times out")
         self.live.forget_keyframe()  # after the join: the keyframes the worker queued on the loop came first
+        self._issues.stream_stopped()
         self._thread = None
         if not self._outputs:
             # Nothing reads the media any more: the segments and the snapshots' keyframe go (the last JPEG stays,
@@ -473,5 +474,6 @@ class Stream:
             outputs={name: {"idle": out.idle, "viewers": out.viewers} for name, out in sorted(self._outputs.items())},
             segments=len(self._buffer.segments),
             buffered_bytes=self._buffer.memory_size(),
+            live=self.live.diagnostics(),
         )
         return data

@@ -14,6 +14,9 @@ into issues in Settings → Repairs, named after the camera, with the fix in the
   `LOSSY_WINDOWS` windows in a row that each lost at least `LOSS_MIN_PACKETS` packets (a moment of bad Wi-Fi raises
   nothing), deleted after `CLEAN_WINDOWS` windows of streaming without loss (a camera switched to TCP loses none).
 
+Streams of no camera entity (a config flow's preview, a media source's playback: no label, or one outside the camera
+domain) are short-lived: their issues go when the stream stops, since nothing would ever delete them otherwise.
+
 The issue id is a stable, non-secret key of the camera (its entity id; for a stream without one, a hash of the
 source with its credentials masked) and the cause: never more than one issue per camera and cause. Issues are not
 persistent: after a restart, only a camera that still fails raises one again. Nothing in an issue's text comes from
@@ -37,6 +40,7 @@ from .redact import redact_credentials
 from .source.description import SourceInfo
 from .source.problems import CODEC_PROBLEMS, FAILURE_PROBLEMS, SourceProblem, codec_problems
 
+CAMERA_ENTITY_PREFIX = "camera."
 FAILED_RUNS = 3
 FAILING_FOR = 30.0  # seconds
 LOSS_WINDOW = 60.0  # seconds
@@ -147,6 +151,14 @@ class CameraIssues:
             self._clean_windows += 1
             if self._clean_windows == CLEAN_WINDOWS:
                 self._clear({SourceProblem.RTP_PACKET_LOSS})
+
+    @callback
+    def stream_stopped(self) -> None:
+        """The stream's worker stopped. A camera entity's issues stay (the camera is as broken as it was); those of a
+        stream of no camera entity go with it."""
+        if not (self._label or "").startswith(CAMERA_ENTITY_PREFIX):
+            self._streak, self._streak_runs = None, 0
+            self._clear(set(SourceProblem))
 
     def _raise(self, problem: SourceProblem) -> None:
         if problem in self._raised:

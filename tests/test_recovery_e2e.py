@@ -17,6 +17,7 @@ import pytest
 from custom_components.stream import core
 from custom_components.stream.const import RETRY_FAST_SPACING, RETRY_SLOW_SPACING
 from custom_components.stream.source.backoff import Backoff
+from custom_components.stream.source.worker import READ_TIMEOUT
 from tests.plugins.hls_player import HINT_URI, WAIT, OpenStream, outage, play, stop_player
 from tests.plugins.simulator import CameraSimulatorFactory
 from tests.simulator import CameraSpec
@@ -134,3 +135,33 @@ async def test_waiting_clients_learn_at_once_that_the_stream_stopped(
     assert (await client.get(path)).status == 404
     assert (await client.get(part)).status == 404
     assert answered < 5
+
+
+async def test_a_camera_that_hangs_is_given_up_within_seconds(
+    hls_client: tuple[OpenStream, Any], make_camera_simulator: CameraSimulatorFactory
+) -> None:
+    """The camera stops sending but keeps its connection open (its process frozen): no socket closes, so only the
+    read timeout ends the run. A live RTSP camera sends every frame, so 5 s of silence means it is gone (it was 10 s);
+    once it answers again, media is back within seconds."""
+    open_stream, client = hls_client
+    camera = make_camera_simulator(CAMERA)
+    stream, player, task = await play(open_stream, client, camera)
+    given_up = asyncio.Event()
+    stream.set_update_callback(lambda: None if stream.available else given_up.set())
+    try:
+        camera.pause()
+        hung = time.monotonic()
+        async with asyncio.timeout(WAIT):
+            await given_up.wait()
+        noticed = time.monotonic() - hung
+        camera.resume()
+        back = time.monotonic()
+        await player.wait_past(player.newest[0])
+        recovery = player.newest_at - back
+    finally:
+        camera.resume()
+        await stop_player(task)
+
+    print(f"\na hung camera given up after {noticed:.2f} s; media back {recovery:.2f} s after it went on")
+    assert noticed < READ_TIMEOUT  # 5 s and a loaded machine's delay (it was 10.1-10.3 s)
+    assert recovery < 10

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 
 # Read timeout once the source is open: a stalled camera is an error after this long.
 READ_TIMEOUT = 10.0
+# A live RTSP camera sends every frame: 5 s without a packet, it is gone even if its connection stays open (a camera
+# that hangs; the RTSP socket timeout never fires then). The read timeout is half that because a camera is given up at
+# the second one: at the first, FFmpeg's parser hands out the access unit it was assembling as a packet (measured: a
+# hung camera ends the run 2 x the read timeout after its last packet; 10.1 s at 5 s). A camera that goes on after a
+# shorter silence keeps its run. Other sources may wait longer between reads (an HLS source, a segment at a time).
+LIVE_READ_TIMEOUT = 2.5
+_LIVE_SCHEMES = ("rtsp://", "rtsps://")
 
 
 def open_source(
@@ -62,7 +69,8 @@ def _open_error(
 
 def run_worker(run: WorkerRun) -> None:
     """Demux and remux until the source ends, fails, or `run.quit` is set."""
-    container = open_source(run.source, run.open_options)
+    read_timeout = LIVE_READ_TIMEOUT if run.source.startswith(_LIVE_SCHEMES) else READ_TIMEOUT
+    container = open_source(run.source, run.open_options, (SOURCE_TIMEOUT, read_timeout))
     try:
         PacketLoop(container, run).run()
     finally:

@@ -72,6 +72,29 @@ async def test_ffmpeg_log_reaches_python_logging_at_debug(
     assert "admin" not in caplog.text
 
 
+async def test_ffmpeg_log_follows_the_builtins_logger_name(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Home Assistant's own test sets only `homeassistant.components.stream` (the rest of the run may log at DEBUG):
+    that level decides."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {}})
+    builtin = logging.getLogger("homeassistant.components.stream")
+    level = builtin.level
+    try:
+        for set_level, text in ((logging.INFO, "SHOULD NOT PASS"), (logging.DEBUG, "SHOULD PASS")):
+            builtin.setLevel(set_level)
+            hass.bus.async_fire(EVENT_LOGGING_CHANGED)
+            await hass.async_block_till_done()
+            for component in COMPONENTS:
+                av.logging.log(av.logging.ERROR, component, text)
+        for component in ("mp4", "swscaler"):  # quiet components' warnings stay out even at DEBUG
+            av.logging.log(av.logging.WARNING, component, "SHOULD NOT PASS")
+    finally:
+        builtin.setLevel(level)
+    assert "SHOULD PASS" in caplog.text
+    assert "SHOULD NOT PASS" not in caplog.text
+
+
 def test_ffmpeg_messages_are_masked() -> None:
     source = "rtsp://cam:p%40ss@192.168.1.2/h264?token=abc"
     message = "Opening 'http://u:secret@host/a.m3u8?auth=xyz&x=1' for reading; rtsp: p@ss refused"

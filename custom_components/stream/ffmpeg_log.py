@@ -43,7 +43,12 @@ def redact_message(message: str, sources: Iterable[str] = ()) -> str:
 
 
 def stream_debug_enabled() -> bool:
-    return any(logging.getLogger(name).isEnabledFor(logging.DEBUG) for name in STREAM_LOGGERS)
+    """Whether the stream logs DEBUG: a level set on either name decides (DEBUG on one is enough); with none set,
+    our logger's inherited level (`logger: default: debug`)."""
+    own_levels = [level for name in STREAM_LOGGERS if (level := logging.getLogger(name).level) != logging.NOTSET]
+    if own_levels:
+        return min(own_levels) <= logging.DEBUG
+    return logging.getLogger(STREAM_LOGGERS[0]).isEnabledFor(logging.DEBUG)
 
 
 class _LibavHandler(logging.Handler):

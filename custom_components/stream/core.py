@@ -198,8 +198,8 @@ class Stream:
 
     @callback
     def _on_live_source(self, source: SourceInfo) -> None:
-        """Tell the WebRTC provider what the camera sends (it stops offering WebRTC for H.265 or B-frames), and the
-        user when that is something browsers cannot play (a repair issue)."""
+        """Tell the WebRTC provider what the camera sends (it stops offering WebRTC for what it cannot carry), and the
+        user when that is something many browsers cannot play (a repair issue)."""
         async_dispatcher_send(self.hass, SIGNAL_LIVE_SOURCE, self, source)
         self._issues.source_seen(source, webrtc=self.hass.data.get(DOMAIN, {}).get(DATA_WEBRTC) is not None)
 

@@ -239,3 +239,19 @@ async def test_an_offer_without_h265_for_an_h265_camera_is_answered_with_every_s
     ]
     assert sessions == 0
     assert errors == []
+
+
+async def test_diagnostics_say_why_a_camera_is_not_offered_webrtc(
+    hass: HomeAssistant, camera_simulator: CameraSimulator, ffmpeg_camera: FfmpegCameraFactory
+) -> None:
+    camera = await ffmpeg_camera(camera_simulator.url("h264_bframes"))
+    stream = our_stream(camera)
+    await stream.start()
+    try:
+        assert await stream.live.wait_for_source(30) is not None
+        await hass.async_block_till_done()  # the provider hears of the source
+        refused = stream.get_diagnostics()["live"]["webrtc_refused"]
+    finally:
+        await stream.stop()
+
+    assert "B-frames" in refused

@@ -90,16 +90,19 @@ class WebrtcbinClient:
         self.answer = event["answer"]
         await self._write({"answer": self.answer})
 
-    async def wait_for_frames(self, frames: int, timeout: float) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while self.stats.get("frames", 0) < frames:
-                self.stats = (await self._read())["stats"]
+    async def wait_for_frames(self, frames: int, timeout: float, audio_frames: int = 0) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(timeout):
+                while self.stats.get("frames", 0) < frames or self.stats.get("audio_frames", 0) < audio_frames:
+                    self.stats = (await self._read())["stats"]
+        except TimeoutError:
+            raise AssertionError(f"not {frames} frames and {audio_frames} audio frames: {self.stats}") from None
         return self.stats
 
 
 @contextlib.asynccontextmanager
 async def webrtcbin_client(
-    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, entity_id: str
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, entity_id: str, *options: str
 ) -> AsyncIterator[WebrtcbinClient]:
     ws = await hass_ws_client(hass)
     channel = SignallingChannel.channel_for(ws.send_json, ws.receive_json)
@@ -109,6 +112,7 @@ async def webrtcbin_client(
         "-m",
         "tests.webrtcbin_client",
         CLIENT_ADDRESS,
+        *options,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         cwd=PROJECT_DIR,
@@ -189,4 +193,21 @@ async def test_every_20th_packet_lost_comes_back_through_nack_and_rtx(
 
     assert counts["dropped"] >= 10, counts
     assert counts["rtx"] >= counts["dropped"] * 0.8, counts
+    _assert_plays_the_source(stats)
+
+
+async def test_h265_with_audio_plays_with_the_cameras_aac_as_opus(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_simulator: CameraSimulator,
+    ffmpeg_camera: FfmpegCameraFactory,
+    webrtcbin_network: None,
+) -> None:
+    """Audio as for H.264 sessions (issue 17 req. 4): the camera's AAC, transcoded to Opus once per camera."""
+    camera = await ffmpeg_camera(camera_simulator.url("h265_aac"), stream_config=H265_ON)
+
+    async with webrtcbin_client(hass, hass_ws_client, camera.entity_id, "audio") as client:
+        stats = await client.wait_for_frames(SOURCE.fps * 3, timeout=40, audio_frames=50)
+
+    assert "opus/48000/2" in client.answer.lower()
     _assert_plays_the_source(stats)

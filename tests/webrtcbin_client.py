@@ -1,7 +1,8 @@
 """A WebRTC receiver nobody on the project wrote: GStreamer's webrtcbin (libnice ICE, its own DTLS/SRTP, RTP jitter
 buffer with NACK/RTX), depayloading H.265 with rtph265depay and decoding it with avdec_h265.
 
-Runs as its own process (`python -m tests.webrtcbin_client ADDRESS`), driven with JSON lines:
+Runs as its own process (`python -m tests.webrtcbin_client ADDRESS [audio]`; with `audio` it also receives Opus,
+decoded with opusdec), driven with JSON lines:
 - it prints `{"offer": sdp}` once ICE gathering is complete (its candidates in the SDP, on ADDRESS only);
 - it reads `{"answer": sdp}` and adds the answer's candidates itself (webrtcbin does not take them from the SDP);
 - it prints `{"stats": {...}}` for every decoded frame and for each `{"stats": true}` it reads: decoded frames,
@@ -27,6 +28,7 @@ gi.require_version("GstWebRTC", "1.0")
 gi.require_version("GstSdp", "1.0")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
+AUDIO_CAPS = "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"
 VIDEO_CAPS = (
     "application/x-rtp,media=video,encoding-name=H265,payload=96,clock-rate=90000,"
     "rtcp-fb-nack=(boolean)true,rtcp-fb-nack-pli=(boolean)true"
@@ -46,8 +48,9 @@ def _emit(message: dict[str, Any]) -> None:
 
 
 class Receiver:
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, audio: bool) -> None:
         self.address = address
+        self.audio = audio
         self.pipeline = Gst.Pipeline.new("receiver")
         self.webrtc = Gst.ElementFactory.make("webrtcbin", "webrtc")
         self.webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
@@ -60,6 +63,7 @@ class Receiver:
             "last_at": None,
             "problems": [],
             "rtp_packets": 0,
+            "audio_frames": 0,
         }
         self.candidates: list[tuple[int, str]] = []
         self._promises: list[Gst.Promise] = []  # replies stay referenced while their SDP is in use
@@ -77,6 +81,12 @@ class Receiver:
         caps = Gst.Caps.from_string(VIDEO_CAPS)
         transceiver = self.webrtc.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY, caps)
         transceiver.set_property("do-nack", True)
+        if self.audio:
+            self.webrtc.emit(
+                "add-transceiver",
+                GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY,
+                Gst.Caps.from_string(AUDIO_CAPS),
+            )
         self.pipeline.set_state(Gst.State.PLAYING)
         promise = Gst.Promise.new_with_change_func(self._on_offer_created)
         self._promises.append(promise)
@@ -128,6 +138,9 @@ class Receiver:
     def _on_pad(self, _element: Any, pad: Gst.Pad) -> None:
         if pad.get_direction() != Gst.PadDirection.SRC:
             return
+        if pad.get_current_caps().get_structure(0).get_value("media") == "audio":
+            self._add_audio(pad)
+            return
         chain = Gst.parse_bin_from_description(
             "rtph265depay name=depay ! h265parse ! avdec_h265 name=decoder ! videoconvert ! "
             "fakesink name=sink signal-handoffs=true sync=false",
@@ -138,6 +151,18 @@ class Receiver:
         pad.link(chain.get_static_pad("sink"))
         pad.add_probe(Gst.PadProbeType.BUFFER, self._count_rtp)
         chain.get_by_name("sink").connect("handoff", self._on_frame)
+
+    def _add_audio(self, pad: Gst.Pad) -> None:
+        chain = Gst.parse_bin_from_description(
+            "rtpopusdepay ! opusdec ! fakesink name=sink signal-handoffs=true sync=false", True
+        )
+        self.pipeline.add(chain)
+        chain.sync_state_with_parent()
+        pad.link(chain.get_static_pad("sink"))
+        chain.get_by_name("sink").connect("handoff", self._on_audio)
+
+    def _on_audio(self, *_args: Any) -> None:
+        self.stats["audio_frames"] += 1
 
     def _count_rtp(self, _pad: Gst.Pad, _info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
         self.stats["rtp_packets"] += 1
@@ -190,7 +215,7 @@ def _read_commands(receiver: Receiver, loop: GLib.MainLoop) -> None:
 
 def main() -> None:
     Gst.init(None)
-    receiver = Receiver(sys.argv[1])
+    receiver = Receiver(sys.argv[1], audio="audio" in sys.argv[2:])
     loop = GLib.MainLoop()
     threading.Thread(target=_read_commands, args=(receiver, loop), daemon=True).start()
     receiver.start()

@@ -119,3 +119,11 @@ def test_b_frames_are_refused_for_both_codecs(codec: str, reordered: bool, refus
 
     assert (reason is not None) == refused
     assert reason is None or "B-frames" in reason
+
+
+def test_a_bundle_only_section_with_port_0_is_not_rejected() -> None:
+    """Max-bundle offers (GStreamer's webrtcbin) give every section but the first port 0 and `a=bundle-only`."""
+    bundled_audio = AUDIO.replace("m=audio 9 ", "m=audio 0 ").replace("a=mid:1", "a=mid:1\r\na=bundle-only")
+
+    assert check_offer(CHROMIUM + bundled_audio).kinds == {"video", "audio"}
+    assert check_offer(CHROMIUM + AUDIO.replace("m=audio 9 ", "m=audio 0 ")).kinds == {"video"}

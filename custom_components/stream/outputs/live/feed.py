@@ -113,6 +113,7 @@ class LiveFeed:
         self._last_keyframe: LiveVideoFrame | None = None
         self._source_waiters: list[asyncio.Future[None]] = []
         self._source_listeners: list[Callable[[SourceInfo], None]] = []
+        self.webrtc_refused: str | None = None  # why the WebRTC provider does not offer this camera (diagnostics)
         # Worker thread side.
         self._run = 0
         self._run_source: SourceInfo | None = None
@@ -270,4 +271,8 @@ class LiveFeed:
             viewer.put_audio(frame)
 
     def diagnostics(self) -> dict[str, Any]:
-        return {"viewers": len(self._viewers), "dropped_video": sum(v.dropped_video for v in self._viewers)}
+        return {
+            "viewers": len(self._viewers),
+            "dropped_video": sum(v.dropped_video for v in self._viewers),
+            "webrtc_refused": self.webrtc_refused,
+        }

@@ -61,7 +61,8 @@ def check_offer(sdp: str) -> CheckedOffer:
         _check_ports(index, media)
         if media.kind in RTP_KINDS:
             _check_transport(index, media)
-    receiving = [media for media in description.media if _receives(media)]
+    bundle_only = _bundle_only_sections(sdp)
+    receiving = [media for index, media in enumerate(description.media) if _receives(media, index in bundle_only)]
     video = next((media for media in receiving if media.kind == "video"), None)
     if video is None:
         raise SessionError("webrtc_offer_no_video", "The offer has no video section that receives H.264 or H.265")
@@ -97,10 +98,18 @@ def _check_transport(index: int, media: MediaDescription) -> None:
         )
 
 
-def _receives(media: MediaDescription) -> bool:
-    """A section the browser receives on: not rejected (port 0), and for video, with H.264 or H.265 among its
-    codecs."""
-    if media.kind not in RTP_KINDS or media.port == 0 or media.direction not in RECEIVING:
+def _bundle_only_sections(sdp: str) -> set[int]:
+    """The indexes of the media sections marked `a=bundle-only` (RFC 8843): their port 0 does not reject them (a
+    max-bundle offer, as GStreamer's webrtcbin makes, has one on every section but the first)."""
+    sections = sdp.split("\nm=")[1:]
+    return {index for index, section in enumerate(sections) if "\na=bundle-only" in section}
+
+
+def _receives(media: MediaDescription, bundle_only: bool = False) -> bool:
+    """A section the browser receives on: not rejected (port 0 without bundle-only), and for video, with H.264 or
+    H.265 among its codecs."""
+    rejected = media.port == 0 and not bundle_only
+    if media.kind not in RTP_KINDS or rejected or media.direction not in RECEIVING:
         return False
     return media.kind != "video" or any(codec.mimeType.lower() in VIDEO_CODECS for codec in media.rtp.codecs)
 

@@ -217,6 +217,7 @@ class StreamWebRtcProvider(CameraWebRTCProvider):
         was reconfigured since it was last seen)."""
         if not source.ready:
             return
+        stream.live.webrtc_refused = unsupported_reason(source, self._h265)
         for session in list(self._sessions.values()):
             if session.stream is stream and session.sent is not None and decision(session.sent) != decision(source):
                 self._hass.async_create_task(

@@ -124,3 +124,30 @@ def test_audio_that_does_not_decode_never_stops_the_video(tmp_path: Path, caplog
     assert audio == pytest.approx(video, abs=0.2)
     lines = [record for record in caplog.records if "audio to transcode" in record.getMessage()]
     assert len(lines) == 1, [record.getMessage() for record in lines]
+
+
+def unknown_audio_codec(source: Path, changed: Path) -> None:
+    """A copy of a G.711 Matroska file whose WAVEFORMATEX names a format tag FFmpeg has no codec for (0x1234)."""
+    data = source.read_bytes()
+    codec_private = data.index(b"\x63\xa2", data.index(b"A_MS/ACM"))  # the element id, then a 1-byte size
+    tag = codec_private + 3
+    assert data[tag : tag + 2] == b"\x07\x00"  # WAVE_FORMAT_MULAW
+    changed.write_bytes(data[:tag] + b"\x34\x12" + data[tag + 2 :])
+
+
+def test_audio_ffmpeg_does_not_know_leaves_the_video(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A camera audio codec FFmpeg has no decoder for (nor even a name): the video plays, without an audio track,
+    after one log line."""
+    source, changed = tmp_path / "camera.mkv", tmp_path / "unknown.mkv"
+    make_file(source, ["-c:a", "pcm_mulaw", "-ar", "8000", "-ac", "1"])
+    unknown_audio_codec(source, changed)
+    with av.open(str(changed)) as container:
+        assert container.streams.audio  # the stream is there, its codec unknown
+
+    header, fragments = run_file(changed)
+
+    assert "mp4a" not in header.codecs
+    video_samples = sum(len(parse_fragment(data).video) for data in fragments)
+    assert video_samples >= (SECONDS - 1) * 30
+    lines = [record for record in caplog.records if "Playing without audio" in record.getMessage()]
+    assert len(lines) == 1

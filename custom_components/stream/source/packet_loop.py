@@ -67,8 +67,8 @@ class PacketLoop:
         self._stats = run.stats
         self._video, self._codec = video_track(container)
         # The camera's audio goes to live viewers whatever its codec (G.711 passes through to WebRTC); HLS carries
-        # it only when fMP4 can (`_audio`).
-        self._source_audio: AvStream | None = container.streams.audio[0] if container.streams.audio else None
+        # it as it is or transcoded to AAC (`_audio`).
+        self._source_audio = self._known_audio(container)
         self._damage = run.damage
         self._transcoder: AacTranscoder | None = None  # for audio fMP4 cannot carry as it is
         self._audio = self._carried_audio()
@@ -96,6 +96,16 @@ class PacketLoop:
         self._on_packet = self._stats.rates.on_packet
         self._live = run.live
         self._start_run()
+
+    def _known_audio(self, container: InputContainer) -> AvStream | None:
+        """The source's first audio stream, unless FFmpeg does not know its codec (no codec context to read)."""
+        audio = container.streams.audio[0] if container.streams.audio else None
+        # PyAV types the codec context as always there; a stream of a codec FFmpeg lacks has none.
+        if audio is not None and cast("AudioCodecContext | None", audio.codec_context) is None:
+            _LOGGER.warning("Playing without audio: FFmpeg does not know the camera's audio codec")
+            self._stats.audio_codec = "unknown (not carried: FFmpeg does not know it)"
+            return None
+        return audio
 
     def _carried_audio(self) -> AvStream | None:
         """The source's audio when fMP4 carries it: as it is (AAC, MP3) or transcoded to AAC (`_transcoder`); the

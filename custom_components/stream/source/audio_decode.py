@@ -1,8 +1,9 @@
 """Camera audio decoded to float samples at the AAC track's rate and channels, for the AAC transcoder (worker thread).
 
 Mono G.711, what most cameras send, is decoded by table: one byte is one sample, and a lookup in a 256-entry table
-(filled by FFmpeg's own decoder once) costs a fraction of a decoder call and a resampler call per 20 ms packet.
-Everything else goes through FFmpeg's decoder and resampler.
+(filled by FFmpeg's own decoder once) costs a fraction of a decoder call and a resampler call per 20 ms packet. Its
+bytes even wait undecoded until a whole AAC frame is there (one lookup per 6 packets): every call per packet counts,
+as the worker wakes up for each one. Everything else goes through FFmpeg's decoder and resampler.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 type Samples = NDArray[np.float32]  # (channels, samples), planar, -1..1
+type Block = Samples | bytes  # decoded samples, or mono G.711 bytes the decoder turns into samples later
 G711_CODECS = frozenset({"pcm_mulaw", "pcm_alaw"})
 
 
@@ -30,9 +32,13 @@ class AudioDecoder(Protocol):
 
     name: str
 
-    def decode(self, data: bytes) -> list[tuple[Samples, int]]:
-        """(samples, duration in track samples) per decoded frame; raises av.FFmpegError or ValueError for a
+    def decode(self, data: bytes) -> list[tuple[Block, int]]:
+        """(block, duration in track samples) per decoded frame; raises av.FFmpegError or ValueError for a
         packet that does not decode."""
+        ...
+
+    def samples(self, blocks: list[Block]) -> Samples:
+        """The blocks (and silence) as one array of samples."""
         ...
 
 
@@ -64,9 +70,16 @@ class G711Decoder:
         self.name = codec
         self._table = _g711_table(codec)
 
-    def decode(self, data: bytes) -> list[tuple[Samples, int]]:
-        samples = self._table[np.frombuffer(data, np.uint8)].reshape(1, -1)
-        return [(samples, len(data))]
+    def decode(self, data: bytes) -> list[tuple[Block, int]]:
+        return [(data, len(data))]
+
+    def samples(self, blocks: list[Block]) -> Samples:
+        if all(isinstance(block, bytes) for block in blocks):
+            return self._table[np.frombuffer(b"".join(blocks), np.uint8)].reshape(1, -1)
+        return np.concatenate([self._decoded(block) for block in blocks], axis=1)
+
+    def _decoded(self, block: Block) -> Samples:
+        return self._table[np.frombuffer(block, np.uint8)].reshape(1, -1) if isinstance(block, bytes) else block
 
 
 class FFmpegDecoder:
@@ -91,10 +104,14 @@ class FFmpegDecoder:
         self._resampler: AudioResampler | None = None
         self._input_format: tuple[str, str, int] | None = None
 
-    def decode(self, data: bytes) -> list[tuple[Samples, int]]:
+    def samples(self, blocks: list[Block]) -> Samples:
+        arrays = [block for block in blocks if not isinstance(block, bytes)]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=1)
+
+    def decode(self, data: bytes) -> list[tuple[Block, int]]:
         import av
 
-        blocks: list[tuple[Samples, int]] = []
+        blocks: list[tuple[Block, int]] = []
         for frame in self._decoder.decode(av.Packet(data)):
             duration = round(frame.samples * self._rate / (frame.sample_rate or self._rate))
             resampled = [out.to_ndarray() for out in self._resample(frame)]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..remux.fmp4.aac import SAMPLE_RATES
-from .audio_decode import Samples, audio_decoder
+from .audio_decode import Block, Samples, audio_decoder
 
 if TYPE_CHECKING:
     from av.audio.codeccontext import AudioCodecContext
@@ -72,7 +72,7 @@ class AacTranscoder:
         self.codec = self._decoder.name
         self.config = bytes(self._encoder.extradata or b"")  # the AudioSpecificConfig, known before any packet
         self._to_samples = time_base * self.sample_rate
-        self._blocks: list[Samples] = []  # decoded samples not yet encoded (less than a frame between packets)
+        self._blocks: list[Block] = []  # samples not yet encoded (less than a frame between packets)
         self._buffered = 0  # ... how many
         self._start: int | None = None  # track time of the first of them; None before any sound
 
@@ -114,8 +114,8 @@ class AacTranscoder:
             self._on_damage(ValueError(f"{self.codec} packet decoded to nothing"))
             return self._fill_to(expected)
         out: list[AacPacket] = []
-        for samples, duration in blocks:
-            out += self._add(expected, samples)
+        for block, duration in blocks:
+            out += self._add(expected, block)
             expected += duration
         return out
 
@@ -132,16 +132,16 @@ class AacTranscoder:
         self._start = None
         return out
 
-    def _add(self, expected: int, samples: Samples) -> list[AacPacket]:
+    def _add(self, expected: int, block: Block) -> list[AacPacket]:
         out: list[AacPacket] = []
         if self._start is None:
             self._start = expected
         drift = expected - self._next
         if drift < -MAX_AHEAD * self.sample_rate:
             return out  # this stretch was encoded already
-        if drift > max(1, samples.shape[1] // 2):
+        if drift > max(1, _length(block) // 2):
             out += self._fill_to(expected)
-        self._push(samples)
+        self._push(block)
         return out + self._encode_ready()
 
     def _fill_to(self, expected: int) -> list[AacPacket]:
@@ -161,9 +161,9 @@ class AacTranscoder:
         self._start = expected
         return out
 
-    def _push(self, samples: Samples) -> None:
-        self._blocks.append(samples)
-        self._buffered += samples.shape[1]
+    def _push(self, block: Block) -> None:
+        self._blocks.append(block)
+        self._buffered += _length(block)
 
     def _encode_ready(self) -> list[AacPacket]:
         """Encode every whole frame waiting; the rest waits for the next packet."""
@@ -172,7 +172,7 @@ class AacTranscoder:
         if self._buffered < AAC_FRAME:
             return []
         assert self._start is not None
-        waiting = np.concatenate(self._blocks, axis=1) if len(self._blocks) > 1 else self._blocks[0]
+        waiting = self._decoder.samples(self._blocks)
         whole = self._buffered - self._buffered % AAC_FRAME
         out: list[AacPacket] = []
         for at in range(0, whole, AAC_FRAME):
@@ -191,3 +191,8 @@ class AacTranscoder:
 
     def _silence(self, samples: int) -> Samples:
         return np.zeros((self.channels, samples), np.float32)
+
+
+def _length(block: Block) -> int:
+    """Samples in a block (a G.711 byte is a sample)."""
+    return len(block) if isinstance(block, bytes) else block.shape[1]

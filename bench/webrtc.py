@@ -46,7 +46,11 @@ frame rate, a viewer got under 90 % of the frames, or over 2 % of the received f
 latency figure with too few samples (300; 100 with --quick) is INVALID; the STUN phase is INVALID if no STUN request
 reached the silent server. The exit status is 1 on FAIL or INVALID.
 
-Run (the report is also written to bench/results/webrtc-<date>[-quick][-simulator].md):
+`--codec h265` serves an H.265 Main file of the same size, rate and bitrate instead (x265 ultrafast, 20 s looped;
+our side runs with `webrtc_h265: true`, the client peers offer H.265): compare its per-viewer CPU with the H.264 run's
+(issue 17's target: at most 10 % more).
+
+Run (the report is also written to bench/results/webrtc-<date>[-quick][-simulator][-h265].md):
 
     scripts/sandbox --private-net python bench/webrtc.py            # 3 x 20 s windows per count, 20 offers each: ~7 min
     scripts/sandbox --private-net python bench/webrtc.py --quick    # 1 x 5 s windows, 5 offers: smoke run, ~1.5 min
@@ -100,6 +104,8 @@ DEFAULT_SIZE = "1920x1080"
 FILE_SECONDS = 60  # the pre-encoded camera file, served in a loop
 MOUNT = "camera"
 SOURCES = ("file", "simulator")
+CODECS = ("h264", "h265")
+H265_FILE_SECONDS = 20  # x265 encodes the file far slower than x264: a shorter loop
 CAMERA_NAME = "webrtc_bench"
 
 CPU_PER_VIEWER_TARGET = 1.0  # % of a core
@@ -141,12 +147,25 @@ def use_loopback_ice() -> None:
 # -- the camera --------------------------------------------------------------------------------------------------------
 
 
-def camera_file(width: int, height: int) -> Path:
-    """The pre-encoded camera (generated once with the ffmpeg CLI, cached): H.264 High, no B-frames (a camera's,
-    and WebRTC cannot carry them), CBR-like 4 Mbit/s, a keyframe every KEYFRAME_INTERVAL_S, in-band parameter sets,
-    no audio, MPEG-TS."""
+def camera_file(width: int, height: int, codec: str = "h264") -> Path:
+    """The pre-encoded camera (generated once with the ffmpeg CLI, cached): H.264 High (or H.265 Main), no B-frames
+    (a camera's, and WebRTC cannot carry them), CBR-like 4 Mbit/s, a keyframe every KEYFRAME_INTERVAL_S, in-band
+    parameter sets, no audio, MPEG-TS."""
     gop = round(CAMERA_FPS * KEYFRAME_INTERVAL_S)
     rate = f"{CAMERA_BITRATE_KBIT}k"
+    if codec == "h265":
+        x265 = f"bframes=0:keyint={gop}:min-keyint={gop}:scenecut=0:repeat-headers=1:log-level=error"
+        return encoded_file(
+            f"h265-{width}x{height}p{CAMERA_FPS}-{CAMERA_BITRATE_KBIT}k-gop{gop}-nobframes-video-"
+            f"{H265_FILE_SECONDS}s.ts",
+            [
+                *("-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={CAMERA_FPS}"),
+                *("-t", str(H265_FILE_SECONDS), "-pix_fmt", "yuv420p"),
+                *("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", x265),
+                *("-b:v", rate, "-maxrate", rate, "-bufsize", rate),
+                *("-an", "-f", "mpegts"),
+            ],
+        )
     return encoded_file(
         f"h264-{width}x{height}p{CAMERA_FPS}-{CAMERA_BITRATE_KBIT}k-gop{gop}-nobframes-video-{FILE_SECONDS}s.ts",
         [
@@ -253,8 +272,9 @@ def install_client_hooks() -> None:
 class Viewer:
     """One client peer on a websocket connection of its own."""
 
-    def __init__(self, http: aiohttp.ClientSession, ws_url: str, token: str, entity_id: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, ws_url: str, token: str, entity_id: str, codec: str) -> None:
         self._http = http
+        self._codec = codec
         self._ws_url = ws_url
         self._token = token
         self._entity_id = entity_id
@@ -272,7 +292,9 @@ class Viewer:
         reply = await ws.receive_json()
         if reply.get("type") != "auth_ok":
             raise RuntimeError(f"websocket authentication failed: {reply}")
-        self.client = client = WebRtcClient(ws.send_json, ws.receive_json, self._entity_id, audio=False)
+        self.client = client = WebRtcClient(
+            ws.send_json, ws.receive_json, self._entity_id, audio=False, video_codec=self._codec
+        )
         await client.__aenter__()
         await client.offer()
         for receiver in client.pc.getReceivers():
@@ -301,7 +323,7 @@ class Viewer:
             await self._ws.close()
 
 
-async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None) -> None:
+async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None, codec: str) -> None:
     """The viewers' process: JSON commands on stdin, one JSON event per command on stdout."""
     use_loopback_ice()
     if rcvbuf:
@@ -322,7 +344,7 @@ async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None) -> None:
                     await viewers.pop().close()
                 added: list[Viewer] = []
                 while len(viewers) < command["count"]:
-                    viewer = Viewer(http, ws_url, token, entity_id)
+                    viewer = Viewer(http, ws_url, token, entity_id, codec)
                     try:
                         await viewer.open()
                     except Exception as err:
@@ -359,7 +381,7 @@ async def client_main(ws_url: str, entity_id: str, rcvbuf: int | None) -> None:
                 first_frames: list[float] = []
                 errors = []
                 for index in range(command["count"]):
-                    viewer = Viewer(http, ws_url, token, entity_id)
+                    viewer = Viewer(http, ws_url, token, entity_id, codec)
                     try:
                         answers.append(await viewer.open())
                         first = await viewer.wait_for_first_frame(FIRST_FRAME_TIMEOUT_S)
@@ -387,8 +409,8 @@ class ClientPool:
         self.size = processes
         self.processes: list[ChildProcess] = []
 
-    async def start(self, ws_url: str, token: str, entity_id: str, rcvbuf: int | None) -> None:
-        args = [str(SCRIPT), "--client", ws_url, "--entity", entity_id]
+    async def start(self, ws_url: str, token: str, entity_id: str, rcvbuf: int | None, codec: str) -> None:
+        args = [str(SCRIPT), "--client", ws_url, "--entity", entity_id, "--codec", codec]
         args += ["--client-rcvbuf", str(rcvbuf)] if rcvbuf else []
         env = {**os.environ, TOKEN_ENV: token}
         launched = await asyncio.gather(
@@ -589,11 +611,19 @@ class Config:
     width: int
     height: int
     source: str  # "file" or "simulator"
+    codec: str  # "h264" or "h265" (the file only)
     client_rcvbuf: int | None  # SO_RCVBUF the client peers ask for (None: aioice's 256 KiB)
     viewers_per_process: int
     quick: bool
 
     def describe_camera(self) -> str:
+        if self.source == "file" and self.codec == "h265":
+            return (
+                f"pre-encoded file (ffmpeg CLI, libx265 ultrafast): H.265 Main {self.width}x{self.height} "
+                f"{CAMERA_FPS} fps, {CAMERA_BITRATE_KBIT} kbit/s (maxrate = bufsize), no B-frames, keyframe every "
+                f"{KEYFRAME_INTERVAL_S:g} s, no audio, {H265_FILE_SECONDS} s looped, served in real time by ffmpeg "
+                "-re as MPEG-TS over loopback TCP (its CPU is shown, not counted); webrtc_h265: true"
+            )
         if self.source == "file":
             return (
                 f"pre-encoded file (ffmpeg CLI, libx264 veryfast): H.264 High {self.width}x{self.height} {CAMERA_FPS}"
@@ -650,13 +680,14 @@ class Bench:
     async def run(self) -> Outcome:
         config = self.config
         if config.source == "file":
-            path = camera_file(config.width, config.height)
+            path = camera_file(config.width, config.height, config.codec)
             async with paced_source(path, "packed", loop=True) as url:
                 # A new ffmpeg serves each client (the codec probe's, then the stream's): the latest one is ours.
                 self.camera_pid = lambda: child_pid("ffmpeg")
                 await self._with_home_assistant(f"-i {url}", serving=lambda: wait_until_serving(url))
             return self.outcome
         spec = CameraSpec(
+            video="h265" if config.codec == "h265" else "h264",
             width=config.width,
             height=config.height,
             fps=CAMERA_FPS,
@@ -677,10 +708,13 @@ class Bench:
         from homeassistant.components import camera as camera_module
 
         from custom_components.stream import DATA_WEBRTC
-        from custom_components.stream.const import CONF_WEBRTC_MAX_SESSIONS, DOMAIN, HLS_PROVIDER
+        from custom_components.stream.const import CONF_WEBRTC_H265, CONF_WEBRTC_MAX_SESSIONS, DOMAIN, HLS_PROVIDER
 
         use_loopback_ice()
-        stream_config = {CONF_WEBRTC_MAX_SESSIONS: max(self.config.viewers) + 4}
+        stream_config = {
+            CONF_WEBRTC_MAX_SESSIONS: max(self.config.viewers) + 4,
+            CONF_WEBRTC_H265: self.config.codec == "h265",
+        }
         components = ffmpeg_camera(CAMERA_NAME, camera_input)
         async with home_assistant(stream_config=stream_config, components=components, serve_http=True) as hass:
             camera = camera_entity(hass, CAMERA_NAME)
@@ -704,7 +738,9 @@ class Bench:
             module: Any = camera_module
             get_ice_servers = module.async_get_ice_servers
             module.async_get_ice_servers = lambda hass: []
-            await self.client.start(websocket_url(hass), token, camera.entity_id, self.config.client_rcvbuf)
+            await self.client.start(
+                websocket_url(hass), token, camera.entity_id, self.config.client_rcvbuf, self.config.codec
+            )
             try:
                 await self._phases(hass, module, get_ice_servers)
             finally:
@@ -1116,6 +1152,12 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         help="the camera: a pre-encoded 4 Mbit/s file served in real time (default), or the RTSP simulator",
     )
     parser.add_argument(
+        "--codec",
+        choices=CODECS,
+        default="h264",
+        help="the file camera's video: H.264 High (default) or H.265 Main (sent with webrtc_h265: true)",
+    )
+    parser.add_argument(
         "--size", type=parse_size, default=DEFAULT_SIZE, help=f"camera WIDTHxHEIGHT (default {DEFAULT_SIZE})"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled window")
@@ -1139,7 +1181,7 @@ def main(argv: Sequence[str]) -> int:
     args = _parse(argv)
     setup_logging()
     if args.client:
-        asyncio.run(client_main(args.client, args.entity, args.client_rcvbuf))
+        asyncio.run(client_main(args.client, args.entity, args.client_rcvbuf, args.codec))
         return 0
     width, height = args.size
     quick = args.quick
@@ -1154,6 +1196,7 @@ def main(argv: Sequence[str]) -> int:
         width=width,
         height=height,
         source=args.source,
+        codec=args.codec,
         client_rcvbuf=args.client_rcvbuf,
         viewers_per_process=args.viewers_per_process,
         quick=quick,
@@ -1161,7 +1204,9 @@ def main(argv: Sequence[str]) -> int:
     machine = Machine()
     outcome = asyncio.run(Bench(config).run())
     text, overall = report(config, argv, outcome, machine=machine)
-    publish("webrtc", text, ("-quick", quick), ("-simulator", args.source == "simulator"))
+    publish(
+        "webrtc", text, ("-quick", quick), ("-simulator", args.source == "simulator"), ("-h265", args.codec == "h265")
+    )
     return 0 if overall == "PASS" else 1
 
 

@@ -15,6 +15,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from custom_components.stream.outputs.webrtc.codecs import h264_capability
+from custom_components.stream.outputs.webrtc.h265 import h265_capability
 
 # What headless Chromium (software decoding) offers: no plain High profile, High 4:4:4 Predictive instead.
 BROWSER_H264_PROFILES = ("42001f", "42e01f", "4d001f", "f4001f")
@@ -133,12 +134,14 @@ class WebRtcClient:
         ice_servers: list[RTCIceServer] | None = None,
         relay_only: bool = False,
         audio: bool = True,
+        video_codec: str = "h264",
     ) -> None:
         self.channel = SignallingChannel.channel_for(send_json, receive_json)
         self._entity_id = entity_id
         policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or [], iceTransportPolicy=policy))
         self._audio = audio
+        self._video_codec = video_codec  # "h264" (every profile, as Chromium) or "h265" (aiortc decodes no H.265)
         self.video = TrackStats("video")
         self.audio = TrackStats("audio")
         self.session_id: str | None = None
@@ -175,8 +178,13 @@ class WebRtcClient:
         """Send an offer (`sdp_transform` may rewrite it first) and wait for the answer (raises SignallingError on an
         error event)."""
         video = self.pc.addTransceiver("video", direction="recvonly")
-        # Offer H.264 the way Chromium does: every profile, not just aiortc's default constrained baseline.
-        video.setCodecPreferences([codec for profile in BROWSER_H264_PROFILES for codec in h264_capability(profile)])
+        if self._video_codec == "h265":
+            video.setCodecPreferences(h265_capability())
+        else:
+            # Offer H.264 the way Chromium does: every profile, not just aiortc's default constrained baseline.
+            video.setCodecPreferences(
+                [codec for profile in BROWSER_H264_PROFILES for codec in h264_capability(profile)]
+            )
         if self._audio:
             self.pc.addTransceiver("audio", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())

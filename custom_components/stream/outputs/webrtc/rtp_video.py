@@ -6,7 +6,7 @@ for a 4 Mbit/s camera. For passthrough video every header is the same but for ma
 timestamp, and the only extension is the constant `mid`, so this loop packs 12 bytes and a precomputed extension per
 packet, protects it with the DTLS transport's SRTP session and hands it to the nominated candidate pair's socket,
 a whole frame at a time. H.264 is packetized by aiortc's own packetizer (RFC 6184), H.265 by ours (rtp_h265.py,
-RFC 7798: aiortc has none).
+RFC 7798: aiortc has none), once per frame for all the viewers of a camera (`RecentPayloads`).
 
 It stands in for one sender's RTP loop and retransmissions (`RTCRtpSender._run_rtp`, `_retransmit`); aiortc keeps
 negotiation, RTCP (sender reports, NACK/PLI handling) and `stop`. It keeps the sender-report counters aiortc's RTCP
@@ -79,6 +79,29 @@ def _mid_extension(mid: str | None, extension_id: int | None) -> bytes:
     return struct.pack("!HH", profile, len(value) // 4) + value
 
 
+class RecentPayloads:
+    """The RTP payloads of the last frames packetized, for the other sessions sending the same frame: every viewer of
+    a camera gets the same frame objects from the live feed, so a frame is packetized once, not once per viewer.
+    Looked up by identity; the frames are kept referenced while cached, so an id is never reused meanwhile."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[int, tuple[LiveVideoFrame, list[bytes]]] = {}
+
+    def get(self, frame: LiveVideoFrame) -> list[bytes] | None:
+        entry = self._entries.get(id(frame))
+        return entry[1] if entry is not None and entry[0] is frame else None
+
+    def put(self, frame: LiveVideoFrame, payloads: list[bytes]) -> None:
+        if len(self._entries) >= self._size:
+            del self._entries[next(iter(self._entries))]  # the oldest (dicts keep insertion order)
+        self._entries[id(frame)] = (frame, payloads)
+
+
+# Enough for the frames of many cameras that arrive while one frame is still being sent to each of its viewers.
+_RECENT_PAYLOADS = RecentPayloads(64)
+
+
 class DirectVideoSender:
     """Sends one viewer's frames for one aiortc RTCRtpSender (see the module docstring); `attach` wires it in."""
 
@@ -146,10 +169,13 @@ class DirectVideoSender:
     def send_frame(self, frame: LiveVideoFrame) -> int:
         """Packetize, protect and send one frame; its RTP timestamp."""
         timestamp = (self._timestamp_origin + self._timeline.rebase(frame.run, frame.pts)) & 0xFFFFFFFF
-        if self._h265 is not None:
-            payloads = self._h265.packetize(frame.data)
-        else:
-            payloads = H264Encoder._packetize(H264Encoder._split_bitstream(frame.data))
+        payloads = _RECENT_PAYLOADS.get(frame)
+        if payloads is None:
+            if self._h265 is not None:
+                payloads = self._h265.packetize(frame.data)
+            else:
+                payloads = H264Encoder._packetize(H264Encoder._split_bitstream(frame.data))
+            _RECENT_PAYLOADS.put(frame, payloads)
         if not payloads:
             return timestamp
         pack = _HEADER.pack

@@ -175,3 +175,18 @@ def test_first_segment_of_each_run_ends_at_first_keyframe_past_its_duration() ->
         assert durations[first + 1] == pytest.approx(2.0 + 1 / 30)  # then min_segment rules (flushed early here)
         second = [part for header, part, _ in emitted if header.sequence == first + 1]
         assert second[0].independent
+
+
+@pytest.mark.parametrize("fps", [25, 30])
+def test_a_segment_never_ends_in_a_part_hls_js_would_skip(fps: int) -> None:
+    """hls.js never loads a segment's last part under its 0.25 s lookup tolerance: 0.34 s parts must not leave such
+    a tail at 25 fps (6 s is no whole number of 8-frame parts), and 30 fps keeps its even 10-frame parts."""
+    frame = VIDEO_TS // fps
+    segmenter, _, emitted = make_segmenter(part_target=0.34, min_segment=5.9)
+    for i in range(fps * 20 + 1):
+        dts = 1_000_000 + i * frame
+        segmenter.add_video(dts, dts, i % fps == 0, b"v")
+    last_parts = [part.duration for _, part, last in emitted if last]
+    assert len(last_parts) >= 2
+    assert min(last_parts) >= 0.25
+    assert max(part.duration for _, part, _ in emitted) <= 0.34

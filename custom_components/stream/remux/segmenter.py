@@ -18,6 +18,12 @@ from .media import Part, Sample, SampleData, SegmentHeader
 
 type PartSink = Callable[[SegmentHeader, Part, bool], None]
 
+# A segment's last part is kept at least this long when the next keyframe can be foreseen: hls.js takes a buffer that
+# ends within its maxFragLookUpTolerance (0.25 s) of a segment's end as reaching the next segment, so it never loads
+# a shorter last part, leaving a hole that stalls playback (a 2-frame last part did, at 30 fps with jittery frame
+# times; at 25 fps with 0.34 s parts every 6 s segment would end in a 0.24 s part).
+MIN_LAST_PART_S = 0.26
+
 
 class FragmentWriter(Protocol):
     """What the segmenter needs from the fMP4 writer."""
@@ -55,6 +61,10 @@ class StreamTimeline:
 
 class Segmenter:
     """One continuous run of a source: samples in (source timestamps), parts out through `sink`."""
+
+    # Where the next keyframe should come: the last one plus the last keyframe interval (output timeline ticks).
+    _last_keyframe_dts: int | None = None
+    _keyframe_ticks: int | None = None
 
     def __init__(
         self,
@@ -105,6 +115,7 @@ class Segmenter:
         self._last_video_duration = max(1, video_timescale // 30)
         self._recent_durations: deque[int] = deque(maxlen=8)
         self._last_audio_duration = 1024
+        self._min_last_part_ticks = min(round(MIN_LAST_PART_S * video_timescale), self._part_target_ticks)
 
     @property
     def started(self) -> bool:
@@ -138,6 +149,12 @@ class Segmenter:
                 # frame: a late or bunched frame (common right after connecting) must not cut parts short, which
                 # would also push every later part boundary off the keyframes.
                 self._close_part(last_in_segment=False)
+            elif self._last_part_would_be_short(out_dts):
+                self._close_part(last_in_segment=False)
+        if keyframe:
+            if self._last_keyframe_dts is not None:
+                self._keyframe_ticks = out_dts - self._last_keyframe_dts
+            self._last_keyframe_dts = out_dts
         self._pending_video = Sample(out_dts, pts + self._video_offset, 0, keyframe, data)
 
     def add_audio(self, dts: int, data: SampleData) -> None:
@@ -175,6 +192,22 @@ class Segmenter:
         self._header = None
 
     # -- internals ----------------------------------------------------------------------------------------------
+
+    def _last_part_would_be_short(self, part_end: int) -> bool:
+        """True when the open part, ending at `part_end`, should close early: the foreseen keyframe will end the
+        segment, everything up to it fits in one more part, and filling the open part first would leave a last part
+        shorter than MIN_LAST_PART_S (see there)."""
+        if self._keyframe_ticks is None or self._last_keyframe_dts is None:
+            return False
+        next_keyframe = self._last_keyframe_dts + self._keyframe_ticks
+        if next_keyframe - self._segment_start < self._segment_min_ticks:
+            return False  # that keyframe will not end the segment
+        rest = next_keyframe - part_end
+        if not self._min_last_part_ticks <= rest <= self._part_target_ticks:
+            return False
+        frame = min(self._recent_durations)
+        room = (self._part_target_ticks - self._part_ticks) // frame * frame  # what the open part could still take
+        return 0 < rest - room < self._min_last_part_ticks
 
     def _start_timeline(self, first_dts: int) -> None:
         cursor = self._timeline.time_cursor

@@ -25,6 +25,7 @@ from custom_components.stream import Stream
 from custom_components.stream.const import DOMAIN, HLS_PROVIDER, RECORDER_PROVIDER
 from custom_components.stream.outputs.recorder import record as recorder
 from tests.simulator import CameraSimulator, CameraSpec
+from tests.simulator.spec import AudioCodec
 
 pytestmark = pytest.mark.usefixtures("enable_custom_integrations", "socket_enabled")
 
@@ -180,12 +181,16 @@ async def test_record_applies_orientation(
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("audio", ["aac", "pcmu"])
 async def test_record_survives_a_worker_restart(
     stream_factory: Callable[..., Stream],
     make_camera_simulator: Callable[..., CameraSimulator],
     recordings: Path,
+    audio: AudioCodec,
 ) -> None:
-    camera = make_camera_simulator({"cam": CameraSpec(width=320, height=240, fps=15, audio="aac")})
+    """With transcoded audio (PCMU) too: the new run's fresh encoder adds no audio of the old run (the audio
+    timestamps keep increasing across the restart)."""
+    camera = make_camera_simulator({"cam": CameraSpec(width=320, height=240, fps=15, audio=audio)})
     stream = stream_factory(camera.url("cam"))
     await wait_for_buffered(stream, 0.5)
     first_run = stream.buffer.segments[-1].discontinuity
@@ -199,6 +204,7 @@ async def test_record_survives_a_worker_restart(
     assert stream.buffer.segments[-1].discontinuity > first_run  # the recording ran across the restart
     assert duration - SLACK <= video_duration(path) <= duration + KEYFRAME_INTERVAL + LAST_FRAME + SLACK
     assert_plays_from_a_keyframe_with_monotonic_timestamps(path)
+    assert audio_duration(path) == pytest.approx(video_duration(path), abs=AUDIO_SLACK)
 
 
 @pytest.mark.e2e

@@ -71,7 +71,8 @@ class AacTranscoder:
             raise ValueError(f"cannot transcode {codec} audio to AAC ({err})") from None
         self.codec = self._decoder.name
         self.config = bytes(self._encoder.extradata or b"")  # the AudioSpecificConfig, known before any packet
-        self._to_samples = time_base * self.sample_rate
+        to_samples = time_base * self.sample_rate  # integer arithmetic per packet: a Fraction's costs microseconds
+        self._scale, self._divisor = to_samples.numerator, to_samples.denominator
         self._blocks: list[Block] = []  # samples not yet encoded (less than a frame between packets)
         self._buffered = 0  # ... how many
         self._start: int | None = None  # track time of the first of them; None before any sound
@@ -102,7 +103,7 @@ class AacTranscoder:
 
         if not data:
             return []  # an empty packet would flush the decoder, which then takes no more
-        expected = round(pts * self._to_samples)
+        expected = (2 * pts * self._scale + self._divisor) // (2 * self._divisor)  # rounded, half up
         try:
             blocks = self._decoder.decode(data)
         except (av.FFmpegError, ValueError) as err:

@@ -229,7 +229,7 @@ async def test_an_offer_without_h265_for_an_h265_camera_is_answered_with_every_s
     assert isinstance(provider, StreamWebRtcProvider)
 
     async with webrtc_viewer(camera) as client:  # aiortc offers H.264 (and no H.265)
-        answer = await client.offer()
+        answer = await client.offer(apply_answer=False)
         sessions = provider.session_count
         errors = list(client.errors)
 
@@ -245,7 +245,8 @@ async def test_diagnostics_say_why_a_camera_is_not_offered_webrtc(
     hass: HomeAssistant, camera_simulator: CameraSimulator, ffmpeg_camera: FfmpegCameraFactory
 ) -> None:
     camera = await ffmpeg_camera(camera_simulator.url("h264_bframes"))
-    stream = our_stream(camera)
+    stream: object = await camera.async_create_stream()  # typed as the built-in's; the takeover makes it ours
+    assert isinstance(stream, Stream)
     await stream.start()
     try:
         assert await stream.live.wait_for_source(30) is not None

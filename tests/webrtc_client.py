@@ -174,9 +174,11 @@ class WebRtcClient:
         sdp_override: str | None = None,
         sdp_transform: Callable[[str], str] | None = None,
         timeout: float = 20,
+        apply_answer: bool = True,
     ) -> str:
         """Send an offer (`sdp_transform` may rewrite it first) and wait for the answer (raises SignallingError on an
-        error event)."""
+        error event); `apply_answer=False` leaves the answer unapplied (aiortc keeps trying to connect the sections
+        of an answer that rejects them all)."""
         video = self.pc.addTransceiver("video", direction="recvonly")
         if self._video_codec == "h265":
             video.setCodecPreferences(h265_capability())
@@ -216,7 +218,8 @@ class WebRtcClient:
                 self.answer_at = time.monotonic()
                 self.answer_sdp = event["answer"]
                 break
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self.answer_sdp, type="answer"))
+        if apply_answer:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self.answer_sdp, type="answer"))
         self._consumers.append(asyncio.get_running_loop().create_task(self._collect_events(queue)))
         return self.answer_sdp
 

@@ -127,6 +127,7 @@ class StreamServer:
         self.base = f"http://127.0.0.1:{int(ready['port'])}"
         self.part_target = float(ready["part"])
         self.child = child
+        self.idle_rss_mib = self.rss_mib()  # before any stream: what a camera adds is measured from here
 
     @classmethod
     async def launch(cls, integration: StreamIntegration, part: float | None, profile: str | None) -> StreamServer:
@@ -272,7 +273,7 @@ class Cell:
     cameras: int
     cpu_per_camera: float  # CPU seconds per second of wall clock, per camera (1.0 = one core)
     rss_mib: float
-    rss_growth_mib: float  # over the server before its streams started, per camera
+    rss_growth_mib: float  # over the server before its first stream, per camera
     requests_per_s: float
     parts_per_s: float
     errors: int
@@ -281,7 +282,6 @@ class Cell:
 
 
 async def measure(server: StreamServer, source: str, count: int, config: Config) -> Cell:
-    idle_rss = server.rss_mib()
     urls = await server.start(source, count)
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -312,7 +312,7 @@ async def measure(server: StreamServer, source: str, count: int, config: Config)
         count,
         cpu_per_camera=cpu / elapsed / count,
         rss_mib=rss,
-        rss_growth_mib=(rss - idle_rss) / count,
+        rss_growth_mib=(rss - server.idle_rss_mib) / count,
         requests_per_s=(sum(client.stats.requests for client in clients) - requests_before) / elapsed,
         parts_per_s=(sum(client.stats.parts for client in clients) - parts_before) / elapsed,
         errors=sum(client.stats.errors for client in clients),

@@ -20,6 +20,7 @@ from custom_components.stream.outputs.live import LiveVideoFrame, LiveViewer
 from custom_components.stream.outputs.webrtc.rtp_video import (
     MID_EXTENSION_URI,
     DirectVideoSender,
+    RecentPayloads,
     check_aiortc_internals,
 )
 
@@ -181,3 +182,24 @@ async def test_a_whole_large_keyframe_stays_available_for_retransmission(sender:
 
     assert len(direct.sent) > 200
     assert direct.sent[-1] == first
+
+
+async def test_two_sessions_sending_the_same_frame_share_one_packetization(sender: RTCRtpSender) -> None:
+    """Every viewer of a camera gets the same frame object: its payloads are made once, by identity."""
+    cache = RecentPayloads(2)
+    frame = LiveVideoFrame(run=1, pts=0, keyframe=False, data=annexb(P_FRAME))
+    equal_but_other = LiveVideoFrame(run=1, pts=0, keyframe=False, data=annexb(P_FRAME))
+    cache.put(frame, [b"payload"])
+
+    assert cache.get(frame) == [b"payload"]
+    assert cache.get(equal_but_other) is None
+    cache.put(equal_but_other, [b"other"])
+    cache.put(LiveVideoFrame(run=1, pts=3000, keyframe=False, data=b""), [])
+    assert cache.get(frame) is None  # the oldest went
+    assert cache.get(equal_but_other) == [b"other"]
+
+    first, second = CapturingSender(sender, LiveViewer()), CapturingSender(sender, LiveViewer())
+    for direct in (first, second):
+        direct._configure(parameters())
+        direct.send_frame(frame)
+    assert [RtpPacket.parse(p).payload for p in first.sent] == [RtpPacket.parse(p).payload for p in second.sent]

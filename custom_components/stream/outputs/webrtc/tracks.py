@@ -64,7 +64,7 @@ class LiveVideoTrack(MediaStreamTrack):
 
 
 class LiveAudioTrack(MediaStreamTrack):
-    """G.711 passed through, or the camera's shared Opus encoding."""
+    """G.711 or Opus passed through, or the camera's shared Opus encoding of other audio."""
 
     kind = "audio"
 

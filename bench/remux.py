@@ -1,19 +1,19 @@
 """Remux benchmark: our worker against Home Assistant's built-in `stream` worker, same input, same process.
 
 For every codec (H.264, H.265), camera audio (AAC in MPEG-TS, Annex-B + ADTS like a network camera; G.711 mu-law
-8 kHz and Opus in Matroska, which ours transcodes to AAC and the built-in drops) and part target, both workers remux
-the same cached file (1920x1080 30 fps, ~4 Mbit/s, GOP 2 s, with the simulator's A/V sync marker) inside one real
-Home Assistant instance, with
-the same LL-HLS settings, interleaved (ours first on even repetitions, built-in first on odd ones), after one unmeasured
-warm-up per implementation. By default the file is demuxed as fast as possible, so one run lasts from `Stream.start()`
-until the stream reports itself unavailable through its update callback (the worker hit end of stream); then the
-stream is stopped. With --live, ffmpeg serves the file in real time over loopback TCP instead, which adds the
-per-packet wake-ups a camera causes. Reported, medians over `--repeat` runs:
+8 kHz and Opus in Matroska, which ours transcodes to AAC and the built-in drops; the video alone in Matroska) and part
+target, both workers remux the same cached file (1920x1080 30 fps, ~4 Mbit/s, GOP 2 s, with the simulator's A/V sync
+marker) inside one real Home Assistant instance, with the same LL-HLS settings, interleaved (ours first on even
+repetitions, built-in first on odd ones), after one unmeasured warm-up per implementation. By default the file is
+demuxed as fast as possible, so one run lasts from `Stream.start()` until the stream reports itself unavailable
+through its update callback (the worker hit end of stream); then the stream is stopped. With --live, ffmpeg serves
+the file in real time over loopback TCP instead, which adds the per-packet wake-ups a camera causes. Reported,
+medians over `--repeat` runs:
 
 - CPU s per media s: process CPU time (every thread: the worker and the event loop work each design causes) divided by
   the input duration. Target: ours <= 0.6x the built-in's with AAC; with G.711 (transcoded by ours, dropped by the
-  built-in) <= 1.1x (issue 16); Opus reported. A second table gives what transcoding adds to ours (against the AAC
-  input of the same video).
+  built-in) <= 1.1x (issue 16); Opus and the video alone ("none") reported. A second table gives what transcoding
+  adds to ours: G.711 and Opus against the same video without audio, in the same container.
 - steady CPU s per media s: the same from the first part on (opening and probing excluded), per media second of the
   parts delivered after the first.
 - wall s: elapsed time of the run (noisy on a shared machine; informational).
@@ -40,7 +40,7 @@ bench/results/remux-<date>[-quick][-live][-packed].md):
     scripts/sandbox --private-net python bench/remux.py --codec h264 --part 1.0 --repeat 9 --no-memory
     scripts/sandbox --private-net python bench/remux.py --live --part 1.0 --no-memory   # real time: ~1 min per run
     scripts/sandbox --private-net python bench/remux.py --quick --audio-pes packed      # FFmpeg's default PES packing
-    scripts/sandbox --private-net python bench/remux.py --codec h264 --part 1.0 --audio aac,pcmu,opus --duration 300 \
+    scripts/sandbox --private-net python bench/remux.py --codec h264 --part 1.0 --audio pcmu,opus,none --duration 300 \
         --repeat 1 --no-memory                                     # issue 16: transcoding cost, A/V offset over 5 min
 """
 
@@ -152,6 +152,8 @@ AUDIO_INPUTS = {
     # Issue 16: a G.711 camera, its audio transcoded to AAC by ours (the built-in drops it), <= 1.1x the built-in.
     "pcmu": AudioInput("G.711 mu-law mono 8 kHz, 20 ms packets", 8000, ("pcm_mulaw",), ".mkv", TRANSCODE_TARGET_RATIO),
     "opus": AudioInput("Opus mono 48 kHz 32 kbit/s", 48000, ("libopus", "-b:a", "32k"), ".mkv", None),
+    # The same video alone, in the same container as G.711 and Opus: what their audio adds, with nothing else changed.
+    "none": AudioInput("no audio", 0, (), ".mkv", None),
 }
 
 
@@ -167,20 +169,29 @@ def ensure_input(spec: InputSpec) -> Path:
         video = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", params]
     rate = f"{spec.video_mbit}M"
     audio = AUDIO_INPUTS[spec.audio]
+    audio_input, audio_output = _audio_arguments(audio)
     return encoded_file(
         spec.path.name,
         [
             *("-f", "lavfi", "-i", marker.lavfi_video(spec.width, spec.height, spec.fps)),
-            *("-f", "lavfi", "-i", marker.lavfi_audio(audio.rate, frame_samples=audio.rate // 50)),
-            *("-t", str(spec.duration), "-map", "0:v", "-map", "1:a"),
+            *audio_input,
+            *("-t", str(spec.duration), "-map", "0:v"),
             *video,
             *("-pix_fmt", "yuv420p", "-g", str(gop), "-keyint_min", str(gop)),
             *("-b:v", rate, "-maxrate", rate, "-bufsize", f"{2 * spec.video_mbit}M"),
-            *("-c:a", *audio.encoder, "-ac", "1"),
+            *audio_output,
             *(("-pes_payload_size", "0") if spec.audio_pes == "frame" and audio.suffix == ".ts" else ()),
             *("-f", "mpegts" if audio.suffix == ".ts" else "matroska"),
         ],
     )
+
+
+def _audio_arguments(audio: AudioInput) -> tuple[list[str], list[str]]:
+    """The ffmpeg input and output arguments of the tone bursts encoded as `audio`; none for no audio."""
+    if not audio.encoder:
+        return [], ["-an"]
+    bursts = marker.lavfi_audio(audio.rate, frame_samples=audio.rate // 50)
+    return ["-f", "lavfi", "-i", bursts], ["-map", "1:a", "-c:a", *audio.encoder, "-ac", "1"]
 
 
 # -- Home Assistant and the two implementations ------------------------------------------------------------------------
@@ -482,6 +493,8 @@ async def sync_pass(
     with tempfile.TemporaryDirectory(prefix="bench-remux-sync-") as directory:
         async with home_assistant() as hass:
             for codec, audio in config.inputs():
+                if not AUDIO_INPUTS[audio].encoder:
+                    continue  # no sound to be in sync with
                 output = Path(directory) / f"{codec}-{audio}.mp4"
                 async with source_for(inputs[(codec, audio)], config) as source:
                     result = await run_once(
@@ -631,21 +644,22 @@ def summarize(
 
 
 def transcode_cost(config: Config, rows: dict[Key, Row]) -> list[str]:
-    """Ours on a G.711/Opus input against ours on the AAC input (passed through) of the same video: what the
-    transcoding adds, per media second and as a share of the remux (issue 16 req. 3)."""
-    if "aac" not in config.audios or len(config.audios) < 2:
+    """Ours on each G.711/Opus input against ours on the same video without audio in the same container ("none"):
+    what transcoding adds, per media second and as a share of the video's remux (issue 16 req. 3)."""
+    transcoded = [audio for audio in config.audios if audio not in ("aac", "none")]
+    if "none" not in config.audios or not transcoded:
         return []
     lines = [
         "",
-        "Transcoding cost (ours, same video): CPU s / media s on the input minus on the AAC input",
+        "Transcoding cost (ours): CPU s / media s on the input minus on the same video without audio (Matroska both)",
         "",
-        *table_head("| codec | audio | part s | ours CPU s / media s | ours on AAC | added | added / remux |"),
+        *table_head("| codec | audio | part s | ours CPU s / media s | ours, no audio | added | added / remux |"),
     ]
     for codec in config.codecs:
-        for audio in (audio for audio in config.audios if audio != "aac"):
+        for audio in transcoded:
             for part in config.parts:
                 cost = rows[(codec, audio, part, "ours")].cpu
-                base = rows[(codec, "aac", part, "ours")].cpu
+                base = rows[(codec, "none", part, "ours")].cpu
                 lines.append(
                     f"| {codec} | {audio} | {part:g} | {cost:.5f} | {base:.5f} | {cost - base:+.5f} "
                     f"| {(cost - base) / base:+.0%} |"
@@ -737,8 +751,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--audio",
         default=",".join(AUDIO_INPUTS),
-        help="comma-separated camera audio: aac (MPEG-TS, passed through), pcmu (G.711 8 kHz), opus (both Matroska,"
-        " transcoded by ours, dropped by the built-in); default all",
+        help="comma-separated camera audio: aac (MPEG-TS, passed through), pcmu (G.711 8 kHz), opus (Matroska,"
+        " transcoded by ours, dropped by the built-in), none (the video alone, Matroska); default all",
     )
     parser.add_argument("--no-sync", action="store_true", help="skip the A/V offset runs")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")

@@ -176,15 +176,19 @@ def _packets(container: av.container.InputContainer) -> Iterator[av.Packet[Any]]
 
 
 def decode(container: av.container.InputContainer, seconds: float | None) -> _Decoded:
-    """Video and audio from the first keyframe until `seconds` of media (all of it with None)."""
+    """Video and audio from the first keyframe until each has `seconds` of media (all of it with None): demuxers
+    interleave loosely, so one stream may run ahead of the other."""
     decoded = _Decoded()
+    kinds = {stream.type for stream in (*container.streams.video[:1], *container.streams.audio[:1])}
     first: float | None = None
+    latest: dict[str, float] = {}
     for packet in _packets(container):
-        latest = _decode_packet(packet, decoded)
-        if latest is None:
+        time = _decode_packet(packet, decoded)
+        if time is None:
             continue
-        first = latest if first is None else min(first, latest)
-        if seconds is not None and latest - first >= seconds:
+        first = time if first is None else min(first, time)
+        latest[packet.stream.type] = max(time, latest.get(packet.stream.type, time))
+        if seconds is not None and len(latest) == len(kinds) and min(latest.values()) - first >= seconds:
             break
     return decoded
 

@@ -37,7 +37,7 @@ SYNC_CAMERA = CameraSpec(width=320, height=240, fps=15, bitrate=300, sync=True)
 MAX_OFFSET_MS = 40.0  # the bound, about a frame at 25 fps: what viewers do not notice
 MEASURE_SECONDS = 5.0  # media measured each time: 5 markers and bursts
 MIN_PAIRS = 3  # of them paired (a recording's or a read's edges may cut one burst or two)
-RECORD_SECONDS = 5
+RECORD_SECONDS = 6  # a second more than measured from HLS: a recording starts anywhere within a second
 LONG_RUN_SECONDS = 300
 WAIT = 60.0  # generous bound for media to show up on a loaded machine
 MEASURE_TIMEOUT = 120.0

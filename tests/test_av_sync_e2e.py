@@ -103,9 +103,9 @@ async def open_camera(
 
 
 async def measure(source: str | Path, *extra: str) -> dict[str, Any]:
-    """tests.av_sync's summary of MEASURE_SECONDS of `source`, measured in a child process."""
+    """tests.av_sync's summary of `source` (`extra`: its options), measured in a child process."""
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "tests.av_sync", str(source), "--seconds", str(MEASURE_SECONDS), *extra),
+        *(sys.executable, "-m", "tests.av_sync", str(source), *extra),
         cwd=PROJECT_DIR,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -118,11 +118,11 @@ async def measure(source: str | Path, *extra: str) -> dict[str, Any]:
 
 async def measure_hls(camera: Camera, live_start: int) -> dict[str, Any]:
     """From the first segment listed (`live_start` 0: the stream's start) or the newest one (-1)."""
-    return await measure(camera.hls_url, "--live-start", str(live_start))
+    return await measure(camera.hls_url, "--seconds", str(MEASURE_SECONDS), "--live-start", str(live_start))
 
 
 async def measure_recording(camera: Camera, path: Path) -> dict[str, Any]:
-    """A recording of RECORD_SECONDS from now, through `Stream.async_record`."""
+    """A recording of RECORD_SECONDS from now, through `Stream.async_record`, measured whole."""
     await camera.stream.async_record(str(path), duration=RECORD_SECONDS, lookback=0)
     return await measure(path)
 

@@ -47,7 +47,9 @@ def unsupported_reason(source: SourceInfo, h265: bool = True) -> str | None:
     if source.video.codec not in ("h264", "hevc"):
         return f"The camera sends {source.video.codec}, which WebRTC here does not carry (H.264 and H.265 only)"
     if source.reordered:
-        return "The camera sends B-frames, which WebRTC cannot carry"
+        # Measured: Chromium's WebRTC decoder fails on every frame held back for reordering and shows the
+        # keyframes only (about one picture a second), so such cameras play HLS instead.
+        return "The camera sends B-frames, which browsers' WebRTC decoders drop (about one picture a second)"
     return None
 
 

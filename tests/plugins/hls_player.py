@@ -54,7 +54,8 @@ async def hls_client(
 @dataclass
 class PlaylistClient:
     """A player's playlist loop: blocking reloads at the preload hint; a 503 is asked again after a moment, as
-    players do. Remembers the newest part it was shown and when."""
+    players do, and after another error the playlist is reloaded without directives. Remembers the newest part it was
+    shown and when."""
 
     client: Any
     path: str
@@ -70,6 +71,8 @@ class PlaylistClient:
             response = await self.client.get(self.path, params=query)
             self.statuses.append(response.status)
             if response.status != 200:
+                if response.status != 503:
+                    query = {}  # the directives no longer fit the playlist (400/404): reload it plainly
                 self.changed.set()
                 await asyncio.sleep(RETRY_AFTER_503)
                 continue

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.stream import Stream
@@ -50,14 +49,6 @@ def sync_camera() -> Iterator[CameraSimulator]:
     mounts: dict[str, CameraSpec] = {codec: dataclasses.replace(SYNC_CAMERA, audio=codec) for codec in CODECS}
     with CameraSimulator(mounts) as simulator:
         yield simulator
-
-
-@pytest.fixture
-def recordings(hass: HomeAssistant, tmp_path: Path) -> Path:
-    allowed = tmp_path / "recordings"
-    allowed.mkdir()
-    hass.config.allowlist_external_dirs = {str(allowed)}
-    return allowed
 
 
 @dataclass

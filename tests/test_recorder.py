@@ -40,15 +40,6 @@ LAST_FRAME = 1 / 15
 AUDIO_SLACK = 0.2
 
 
-@pytest.fixture
-def recordings(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """A directory Home Assistant may write to."""
-    allowed = tmp_path / "recordings"
-    allowed.mkdir()
-    hass.config.allowlist_external_dirs = {str(allowed)}
-    return allowed
-
-
 def ffprobe(path: Path, *args: str) -> dict[str, Any]:
     result = subprocess.run(
         ["ffprobe", "-v", "error", "-of", "json", *args, str(path)],

@@ -1,8 +1,10 @@
-"""`stream_factory`: our integration set up in the test's Home Assistant, and streams made through its public API."""
+"""`stream_factory`: our integration set up in the test's Home Assistant, and streams made through its public API;
+`recordings`: a directory Home Assistant may record into."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from homeassistant.components.camera.prefs import DynamicStreamSettings
@@ -29,3 +31,12 @@ async def stream_factory(hass: HomeAssistant) -> AsyncIterator[Callable[..., Str
     yield make
     for stream in streams:
         await stream.shutdown()
+
+
+@pytest.fixture
+def recordings(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """A directory Home Assistant may write recordings to (its only allowed external directory)."""
+    allowed = tmp_path / "recordings"
+    allowed.mkdir()
+    hass.config.allowlist_external_dirs = {str(allowed)}
+    return allowed

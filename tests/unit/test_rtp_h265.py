@@ -4,19 +4,18 @@ what the direct video sender sends for H.265 is depayloaded and compared NAL uni
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import pytest
-from aiortc import RTCPeerConnection, RTCRtpSender
+from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import RtpPacket
 
 from custom_components.stream.outputs.live import LiveVideoFrame, LiveViewer
 from custom_components.stream.outputs.webrtc.h265 import answer_parameters, negotiate
 from custom_components.stream.outputs.webrtc.rtp_h265 import MAX_PAYLOAD, H265Packetizer, packetize_units
-from custom_components.stream.outputs.webrtc.rtp_video import DirectVideoSender
 from custom_components.stream.remux.fmp4.parameter_sets import ParameterSets
+
+from .rtp_support import CapturingSender
 
 # A real 320x240 Main profile, level 2 (60) stream's parameter sets (x265).
 VPS = bytes.fromhex("40010c01ffff01600000030090000003000003003c959809")
@@ -159,22 +158,6 @@ def test_an_irap_picture_without_parameter_sets_gets_the_last_ones_in_front() ->
 
 
 # -- the sender: RTP headers around those payloads --------------------------------------------------------------------
-
-
-class CapturingSender(DirectVideoSender):
-    def __init__(self, sender: RTCRtpSender, viewer: LiveViewer) -> None:
-        super().__init__(sender, viewer)
-        self.sent: list[bytes] = []
-
-    def _send(self, packets: list[bytes]) -> None:
-        self.sent += packets
-
-
-@pytest.fixture
-async def sender() -> AsyncIterator[RTCRtpSender]:
-    pc = RTCPeerConnection()
-    yield pc.addTransceiver("video", direction="sendonly").sender
-    await pc.close()
 
 
 def h265_parameters() -> RTCRtpSendParameters:

@@ -4,10 +4,8 @@ retransmissions, and the aiortc internals it relies on. Sending over a real conn
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from aiortc import RTCPeerConnection, RTCRtpSender
+from aiortc import RTCRtpSender
 from aiortc.codecs.h264 import h264_depayload
 from aiortc.rtcrtpparameters import (
     RTCRtpCodecParameters,
@@ -19,10 +17,11 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
 from custom_components.stream.outputs.live import LiveVideoFrame, LiveViewer
 from custom_components.stream.outputs.webrtc.rtp_video import (
     MID_EXTENSION_URI,
-    DirectVideoSender,
     RecentPayloads,
     check_aiortc_internals,
 )
+
+from .rtp_support import CapturingSender
 
 H264_PT = 102
 RTX_PT = 103
@@ -35,17 +34,6 @@ P_FRAME = bytes.fromhex("419a24") + b"\x22" * 200
 
 def annexb(*units: bytes) -> bytes:
     return b"".join(b"\x00\x00\x00\x01" + unit for unit in units)
-
-
-class CapturingSender(DirectVideoSender):
-    """Keeps the packets instead of protecting and sending them (no DTLS/ICE in a unit test)."""
-
-    def __init__(self, sender: RTCRtpSender, viewer: LiveViewer) -> None:
-        super().__init__(sender, viewer)
-        self.sent: list[bytes] = []
-
-    def _send(self, packets: list[bytes]) -> None:
-        self.sent += packets
 
 
 def parameters(rtx: bool = True, mid: bool = True) -> RTCRtpSendParameters:
@@ -67,13 +55,6 @@ def extension_map() -> HeaderExtensionsMap:
     extensions = HeaderExtensionsMap()
     extensions.configure(parameters())
     return extensions
-
-
-@pytest.fixture
-async def sender() -> AsyncIterator[RTCRtpSender]:
-    pc = RTCPeerConnection()
-    yield pc.addTransceiver("video", direction="sendonly").sender
-    await pc.close()
 
 
 def frames_of(packets: list[RtpPacket]) -> list[list[RtpPacket]]:

@@ -9,12 +9,17 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.setup import EventComponentLoaded
 
 from ...source.codec_memory import CodecLearner, CodecMemory
+from .mdns import load_mdns_record_types
 from .provider import StreamWebRtcProvider
 from .rtp_cost import install_fast_clock
 
 __all__ = ["StreamWebRtcProvider", "async_setup_webrtc"]
 
 CAMERA_DOMAIN = "camera"
+
+# This package is imported in Home Assistant's import executor (see async_setup): the place for imports the event loop
+# would otherwise do later.
+load_mdns_record_types()
 
 
 async def async_setup_webrtc(

@@ -84,7 +84,14 @@ from playwright.async_api import Browser, Page
 from bench.common import PROJECT_DIR
 from bench.common.browser import fresh_context, require_hls_js
 from bench.common.cameras import FPS_WINDOW_S, CameraViewer, parse_size, simulator
-from bench.common.hass import AnyStream, StreamIntegration, create_stream_function, home_assistant, stop_stream
+from bench.common.hass import (
+    AnyStream,
+    StreamIntegration,
+    create_stream_function,
+    home_assistant,
+    http_port,
+    stop_stream,
+)
 from bench.common.logs import LogCapture, setup_logging
 from bench.common.processes import ChildProcess, commands, emit
 from bench.common.report import RESULTS_DIR, Machine, fmt, head, publish, ratio, table_head, warnings_section
@@ -275,10 +282,12 @@ async def serve(integration: StreamIntegration, part: float | None) -> None:
     async with home_assistant(integration, stream_config, serve_http=True) as hass:
         create_stream = create_stream_function(integration)
         settings = hass.data["stream"]["settings"]
-        api = hass.config.api
-        if api is None:
-            raise RuntimeError("http set up no API config")
-        ready = {"event": "ready", "port": api.port, "part": settings.part_target_duration, "ll_hls": settings.ll_hls}
+        ready = {
+            "event": "ready",
+            "port": http_port(hass),
+            "part": settings.part_target_duration,
+            "ll_hls": settings.ll_hls,
+        }
         emit(SERVER_MARKER, ready)
         stream: AnyStream | None = None
         async for command in commands():

@@ -51,7 +51,14 @@ import aiohttp
 from homeassistant.components.camera.prefs import DynamicStreamSettings
 
 from bench.common.cameras import simulator
-from bench.common.hass import AnyStream, StreamIntegration, create_stream_function, home_assistant, stop_stream
+from bench.common.hass import (
+    AnyStream,
+    StreamIntegration,
+    create_stream_function,
+    home_assistant,
+    http_port,
+    stop_stream,
+)
 from bench.common.logs import LogCapture, setup_logging
 from bench.common.processes import ChildProcess, commands, emit
 from bench.common.report import Machine, fmt, head, publish, ratio, table_head, warnings_section
@@ -131,9 +138,7 @@ class Server:
 async def serve(integration: StreamIntegration) -> None:
     async with home_assistant(integration, serve_http=True) as hass:
         server = Server(hass, integration)
-        if hass.config.api is None:
-            raise RuntimeError("http set up no API config")
-        emit(MARKER, {"event": "ready", "port": hass.config.api.port})
+        emit(MARKER, {"event": "ready", "port": http_port(hass)})
         async for command in commands():
             await server.handle(command)
         for stream in list(server.streams.values()):

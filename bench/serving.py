@@ -50,7 +50,14 @@ from homeassistant.components.camera.prefs import DynamicStreamSettings
 from homeassistant.core import HomeAssistant
 
 from bench.common.cameras import parse_size, simulator
-from bench.common.hass import AnyStream, StreamIntegration, create_stream_function, home_assistant, stop_stream
+from bench.common.hass import (
+    AnyStream,
+    StreamIntegration,
+    create_stream_function,
+    home_assistant,
+    http_port,
+    stop_stream,
+)
 from bench.common.proc import process_cpu
 from bench.common.processes import ChildProcess, commands, emit
 from bench.common.report import Machine, fmt, head, publish, ratio, table_head, warnings_section
@@ -90,10 +97,7 @@ async def serve(integration: StreamIntegration, part: float | None) -> None:
     async with home_assistant(integration, stream_config, serve_http=True) as hass:
         create_stream = create_stream_function(integration)
         settings = hass.data["stream"]["settings"]
-        api = hass.config.api
-        if api is None:
-            raise RuntimeError("http set up no API config")
-        emit(SERVER_MARKER, {"event": "ready", "port": api.port, "part": settings.part_target_duration})
+        emit(SERVER_MARKER, {"event": "ready", "port": http_port(hass), "part": settings.part_target_duration})
         streams: list[AnyStream] = []
         async for command in commands():
             if command["op"] == "start":

@@ -152,8 +152,13 @@ async def admin_token(hass: HomeAssistant, name: str) -> str:
     return hass.auth.async_create_access_token(await hass.auth.async_create_refresh_token(user))
 
 
-def websocket_url(hass: HomeAssistant) -> str:
-    """Home Assistant's websocket API (the HTTP server must be listening)."""
+def http_port(hass: HomeAssistant) -> int:
+    """The port Home Assistant's HTTP server listens on (`home_assistant(..., serve_http=True)`)."""
     if hass.config.api is None:
         raise RuntimeError("http set up no API config")
-    return f"http://127.0.0.1:{hass.config.api.port}/api/websocket"
+    return hass.config.api.port
+
+
+def websocket_url(hass: HomeAssistant) -> str:
+    """Home Assistant's websocket API (the HTTP server must be listening)."""
+    return f"http://127.0.0.1:{http_port(hass)}/api/websocket"

@@ -14,6 +14,7 @@ path of a packet is a handful of attribute reads and calls: everything here runs
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Buffer, Iterator
 from fractions import Fraction
 from typing import TYPE_CHECKING, cast
@@ -61,9 +62,12 @@ UNREADABLE_KEYFRAMES = 5
 class PacketLoop:
     """One run over an open container: `run()` demuxes until the source ends, fails, or the run is told to quit."""
 
-    def __init__(self, container: InputContainer, run: WorkerRun) -> None:
+    def __init__(self, container: InputContainer, run: WorkerRun, *, silence_limit: float | None = None) -> None:
+        """`silence_limit`: seconds without a packet after which the source counts as gone (a live camera whose
+        reads are bounded by a socket timeout, see worker.LIVE_SILENCE_LIMIT); None for no such limit."""
         self._container = container
         self._run = run
+        self._silence_limit = silence_limit
         self._stats = run.stats
         self._video, self._codec = video_track(container)
         # The camera's audio goes to live viewers whatever its codec (G.711 passes through to WebRTC); HLS carries
@@ -180,18 +184,22 @@ class PacketLoop:
 
         quit_requested = self._run.quit.is_set
         handle = self._handle
+        limit = self._silence_limit
+        clock = time.monotonic
         while True:
+            asked = clock()
             try:
                 packet = next(demux)
             except StopIteration:
                 return True
             except av.FFmpegError as err:
                 raise StreamWorkerError(f"Error demuxing stream ({err.strerror or err})") from None
-            if packet.size == 0:
-                continue  # the flush packets at the end
             if quit_requested():
                 return False
-            handle(packet)
+            if limit is not None and (waited := clock() - asked) >= limit:
+                raise StreamWorkerError(f"No media from the camera for {waited:.1f} s")
+            if packet.size:  # not one of the flush packets at the end
+                handle(packet)
 
     def _handle(self, packet: av.Packet[AvStream]) -> None:
         self._stats.packets += 1

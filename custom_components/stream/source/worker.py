@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ..const import SOURCE_TIMEOUT
 from ..exceptions import StreamClientError, StreamWorkerError
 from ..redact import redact_text
+from .options import RTSP_SOCKET_TIMEOUT_US
 from .packet_loop import PacketLoop
 from .problems import SourceProblem, unreachable_errno
 from .run import WorkerRun
@@ -15,23 +16,24 @@ if TYPE_CHECKING:
     import av
     from av.container import InputContainer
 
-# Read timeout once the source is open: a stalled camera is an error after this long.
+# Read timeout once the source is open, for sources other than RTSP: a stalled source is an error after this long.
 READ_TIMEOUT = 10.0
-# A live RTSP camera sends every frame: 5 s without a packet, it is gone even if its connection stays open (a camera
-# that hangs; the RTSP socket timeout never fires then). The read timeout is half that because a camera is given up at
-# the second one: at the first, FFmpeg's parser hands out the access unit it was assembling as a packet (measured: a
-# hung camera ends the run 2 x the read timeout after its last packet; 10.1 s at 5 s). A camera that goes on after a
-# shorter silence keeps its run. Other sources may wait longer between reads (an HLS source, a segment at a time).
-LIVE_READ_TIMEOUT = 2.5
+# A live RTSP camera sends every frame: this long without a packet, it is gone even if its connection stays open (a
+# camera that hangs). RTSP reads are bounded by FFmpeg's own socket timeout (`RTSP_SOCKET_TIMEOUT_US`, as long as
+# this), not by PyAV's read timeout: PyAV's takes the GIL for every interrupt check FFmpeg makes, several per RTP
+# packet, which cost 10-17 % of Home Assistant's CPU at 8 and 16 cameras (bench/serving.py). At the socket timeout
+# FFmpeg's parser hands out the access unit it was assembling; the packet loop ends the run there (`silence_limit`)
+# instead of waiting for a second timeout.
+LIVE_SILENCE_LIMIT = RTSP_SOCKET_TIMEOUT_US / 1_000_000
 _LIVE_SCHEMES = ("rtsp://", "rtsps://")
 
 
 def open_source(
-    source: str, options: dict[str, str], timeout: tuple[float, float] = (SOURCE_TIMEOUT, READ_TIMEOUT)
+    source: str, options: dict[str, str], timeout: tuple[float, float | None] = (SOURCE_TIMEOUT, READ_TIMEOUT)
 ) -> InputContainer:
     """Open `source`, turning FFmpeg errors into StreamWorkerError with a client error code and no secrets.
 
-    `timeout`: seconds to open, then to wait for each read."""
+    `timeout`: seconds to open, then to wait for each read (None: no limit from PyAV)."""
     import av  # imported here: loading FFmpeg is slow and only the worker needs it
 
     try:
@@ -67,11 +69,21 @@ def _open_error(
     return StreamWorkerError(f"{prefix} ({redact_text(str(err.strerror or err), source)})", code, problem)
 
 
+def is_live_camera(source: str) -> bool:
+    """An RTSP camera: its reads are bounded by the socket timeout and its silence by `LIVE_SILENCE_LIMIT`."""
+    return source.startswith(_LIVE_SCHEMES)
+
+
+def worker_timeouts(source: str) -> tuple[float, float | None]:
+    """(open, read) timeouts of PyAV for the worker's `source`: no read timeout for an RTSP camera (see above)."""
+    return SOURCE_TIMEOUT, None if is_live_camera(source) else READ_TIMEOUT
+
+
 def run_worker(run: WorkerRun) -> None:
     """Demux and remux until the source ends, fails, or `run.quit` is set."""
-    read_timeout = LIVE_READ_TIMEOUT if run.source.startswith(_LIVE_SCHEMES) else READ_TIMEOUT
-    container = open_source(run.source, run.open_options, (SOURCE_TIMEOUT, read_timeout))
+    container = open_source(run.source, run.open_options, worker_timeouts(run.source))
+    silence_limit = LIVE_SILENCE_LIMIT if is_live_camera(run.source) else None
     try:
-        PacketLoop(container, run).run()
+        PacketLoop(container, run, silence_limit=silence_limit).run()
     finally:
         container.close()

@@ -2,11 +2,11 @@
 client that behaves like hls.js, ours against the built-in in the same run.
 
 Each implementation runs in a Home Assistant of its own, in a child process (`--serve`), with its HLS views on a
-loopback port. The camera is the RTSP simulator (one shared encoder, H.264 + AAC, `--size`, 30 fps, a keyframe every
-second); K streams of it (K = 1, 4, 8, 16 by default) run at once, as K cameras would. For each K, ours and the
-built-in take turns (ours first at even K steps): the K streams start, K clients play them for `--warmup` s, then
-for `--measure` s the child's CPU time (every thread: /proc/<pid>/stat) and its RSS at the end are taken; the
-streams stop before the other implementation's turn.
+loopback port. The camera is the RTSP simulator (one shared encoder, H.264 + AAC or `--audio`, `--size`, 30 fps, a
+keyframe every second); K streams of it (K = 1, 4, 8, 16 by default) run at once, as K cameras would. For each K,
+ours and the built-in take turns (ours first at even K steps): the K streams start, K clients play them for
+`--warmup` s, then for `--measure` s the child's CPU time (every thread: /proc/<pid>/stat) and its RSS at the end
+are taken; the streams stop before the other implementation's turn.
 
 The client (`LlHlsClient`) does what hls.js does in low-latency mode, plus what a player that loads preload hints
 does: the master and the media playlist, the init segment, then in a loop a blocking playlist reload for the next
@@ -20,6 +20,12 @@ Both at their own defaults (ours 0.34 s parts, the built-in 1.0 s), and with `--
     scripts/sandbox --private-net python bench/serving.py                # defaults, K = 1 4 8 16: ~6 min
     scripts/sandbox --private-net python bench/serving.py --part 1.0     # equal part_duration
     scripts/sandbox --private-net python bench/serving.py --cameras 4 --measure 5   # quick look
+    scripts/sandbox --private-net python bench/serving.py --floor       # and the demux floor, a third turn per K
+    scripts/sandbox --private-net python bench/serving.py --audio pcmu  # a G.711 camera (issue 16's live cost)
+
+`--floor` adds a reference server: the same Home Assistant with K threads that only demux the camera as ours opens
+it (PyAV, same options and timeouts) and drop every packet. Its CPU is what any PyAV-based worker pays before it
+remuxes or serves anything; the report then also gives each implementation's CPU above that floor.
 
 Targets (issue 15): ours' CPU per camera <= 0.8x the built-in's at K = 4, 8, 16 at defaults (<= 0.7x at equal
 part_duration), RSS <= 0.8x, and no client with a delivery gap over 1 s.
@@ -35,12 +41,13 @@ import os
 import re
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 if (_PROJECT := str(Path(__file__).resolve().parents[1])) not in sys.path:
     sys.path.insert(0, _PROJECT)  # run as a script: our `custom_components`, not pytest-homeassistant's empty one
@@ -62,8 +69,11 @@ from bench.common.proc import process_cpu
 from bench.common.processes import ChildProcess, commands, emit
 from bench.common.report import Machine, fmt, head, publish, ratio, table_head, warnings_section
 from tests.simulator import CameraSpec
+from tests.simulator.spec import AudioCodec
 
 INTEGRATIONS: tuple[StreamIntegration, ...] = ("ours", "built-in")
+FLOOR: Literal["floor"] = "floor"  # the reference server of --floor: PyAV demuxing only (see `DemuxFloor`)
+type ServerKind = StreamIntegration | Literal["floor"]
 DEFAULT_CAMERAS = (1, 4, 8, 16)
 DEFAULT_SIZE = "1280x720"
 CAMERA_FPS = 30
@@ -91,8 +101,12 @@ _MEDIA = re.compile(r"^(?!#)(\S+\.m3u8\S*)$", re.MULTILINE)
 # -- server side: one Home Assistant per implementation, in its own process ----------------------------------------
 
 
-async def serve(integration: StreamIntegration, part: float | None) -> None:
+async def serve(kind: ServerKind, part: float | None) -> None:
     """Answer `start` (K streams of a source) and `stop` commands until stdin closes."""
+    if kind == FLOOR:
+        await serve_floor()
+        return
+    integration: StreamIntegration = "built-in" if kind == "built-in" else "ours"
     stream_config = {} if part is None else {"part_duration": part}
     async with home_assistant(integration, stream_config, serve_http=True) as hass:
         create_stream = create_stream_function(integration)
@@ -113,6 +127,59 @@ async def serve(integration: StreamIntegration, part: float | None) -> None:
         await _stop_all(hass, streams)
 
 
+class DemuxFloor:
+    """K threads that only demux the camera: each opens it as ours does (same options, open and read timeouts) and
+    drops every packet. What any worker built on PyAV pays before it remuxes a byte or serves a request: FFmpeg's
+    RTSP reads, and the GIL taken back for every packet."""
+
+    def __init__(self) -> None:
+        self._quit = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, source: str, count: int) -> None:
+        for _ in range(count):
+            thread = threading.Thread(target=self._demux, args=(source,), name="stream_worker", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._quit.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+        self._quit = threading.Event()
+
+    def _demux(self, source: str) -> None:
+        from custom_components.stream.source.options import source_open_options
+        from custom_components.stream.source.worker import open_source, worker_timeouts
+
+        quit_event = self._quit
+        container = open_source(source, source_open_options(source, {}), worker_timeouts(source))
+        try:
+            streams = [container.streams.video[0], *container.streams.audio[:1]]
+            for _ in container.demux(*streams):
+                if quit_event.is_set():
+                    break
+        finally:
+            container.close()
+
+
+async def serve_floor() -> None:
+    """The --floor server: the same Home Assistant as ours' (HTTP up, our `stream` set up, no stream started), with
+    `DemuxFloor` threads instead of streams; nothing to serve, so no clients."""
+    async with home_assistant("ours", {}, serve_http=True) as hass:
+        emit(SERVER_MARKER, {"event": "ready", "port": http_port(hass), "part": 0.0})
+        floor = DemuxFloor()
+        async for command in commands():
+            if command["op"] == "start":
+                await hass.async_add_executor_job(floor.start, command["source"], int(command["count"]))
+                emit(SERVER_MARKER, {"event": "started", "urls": []})
+            elif command["op"] == "stop":
+                await hass.async_add_executor_job(floor.stop)
+                emit(SERVER_MARKER, {"event": "stopped"})
+        await hass.async_add_executor_job(floor.stop)
+
+
 async def _stop_all(hass: HomeAssistant, streams: list[AnyStream]) -> None:
     await asyncio.gather(*(stop_stream(hass, stream) for stream in streams))
     held: list[object] = hass.data["stream"]["streams"]
@@ -126,7 +193,7 @@ async def _stop_all(hass: HomeAssistant, streams: list[AnyStream]) -> None:
 class StreamServer:
     """One implementation's Home Assistant in a child process, driven over its stdin and stdout."""
 
-    def __init__(self, integration: StreamIntegration, child: ChildProcess, ready: Mapping[str, Any]) -> None:
+    def __init__(self, integration: ServerKind, child: ChildProcess, ready: Mapping[str, Any]) -> None:
         self.integration = integration
         self.base = f"http://127.0.0.1:{int(ready['port'])}"
         self.part_target = float(ready["part"])
@@ -134,7 +201,7 @@ class StreamServer:
         self.idle_rss_mib = self.rss_mib()  # before any stream: what a camera adds is measured from here
 
     @classmethod
-    async def launch(cls, integration: StreamIntegration, part: float | None, profile: str | None) -> StreamServer:
+    async def launch(cls, integration: ServerKind, part: float | None, profile: str | None) -> StreamServer:
         args = [THIS_SCRIPT, "--serve", integration, *(["--part", str(part)] if part is not None else [])]
         if profile is not None:
             args += ["--profile", f"{profile}-{integration}.prof"]
@@ -252,15 +319,16 @@ class Config:
     height: int
     warmup_s: float
     measure_s: float
-    integrations: tuple[StreamIntegration, ...]
+    integrations: tuple[ServerKind, ...]
     profile: str | None = None
     repeat: int = 1
+    audio: str = "aac"
 
     def camera_spec(self) -> CameraSpec:
         return CameraSpec(
             video="h264",
             profile="high",
-            audio="aac",
+            audio=None if self.audio == "none" else cast("AudioCodec", self.audio),
             width=self.width,
             height=self.height,
             fps=CAMERA_FPS,
@@ -273,7 +341,7 @@ class Config:
 class Cell:
     """One implementation with K cameras and K clients."""
 
-    integration: StreamIntegration
+    integration: ServerKind
     cameras: int
     cpu_per_camera: float  # CPU seconds per second of wall clock, per camera (1.0 = one core)
     rss_mib: float
@@ -320,14 +388,14 @@ async def measure(server: StreamServer, source: str, count: int, config: Config)
         requests_per_s=(sum(client.stats.requests for client in clients) - requests_before) / elapsed,
         parts_per_s=(sum(client.stats.parts for client in clients) - parts_before) / elapsed,
         errors=sum(client.stats.errors for client in clients),
-        worst_gap_s=max(client.stats.longest_wait_s(since) for client in clients) - server.part_target,
+        worst_gap_s=max((client.stats.longest_wait_s(since) - server.part_target for client in clients), default=0.0),
         threads={
             name: (seconds - threads_before.get(name, 0.0)) / elapsed / count for name, seconds in threads.items()
         },
     )
 
 
-async def benchmark(config: Config) -> tuple[list[Cell], dict[StreamIntegration, float]]:
+async def benchmark(config: Config) -> tuple[list[Cell], dict[ServerKind, float]]:
     cells: list[Cell] = []
     async with simulator({MOUNT: config.camera_spec()}) as camera:
         launches = (StreamServer.launch(name, config.part, config.profile) for name in config.integrations)
@@ -367,7 +435,7 @@ def report(
     config: Config,
     argv: Sequence[str],
     cells: Sequence[Cell],
-    parts: Mapping[StreamIntegration, float],
+    parts: Mapping[ServerKind, float],
     machine: Machine,
 ) -> str:
     cpu_target = CPU_TARGET if config.part is None else CPU_TARGET_EQUAL_PARTS
@@ -384,16 +452,18 @@ def report(
         lines.append(_row(count, ours, builtin))
         if ours is not None and ours.worst_gap_s > GAP_LIMIT_S:
             warnings.append(f"ours at K={count}: a client waited {ours.worst_gap_s:.2f} s past a part target")
-    settings = ", ".join(f"{name} {part:g} s parts" for name, part in parts.items())
+    settings = ", ".join(f"{name} {part:g} s parts" for name, part in parts.items() if name != FLOOR)
     text = [
         *head("Serving benchmark", "serving", argv),
         f"Camera: simulator, H.264 High {config.width}x{config.height} {CAMERA_FPS} fps, keyframe every"
-        f" {KEYFRAME_INTERVAL_S:g} s, {CAMERA_BITRATE_KBIT} kbit/s, AAC; K streams of it, one LL-HLS client each  ",
+        f" {KEYFRAME_INTERVAL_S:g} s, {CAMERA_BITRATE_KBIT} kbit/s, audio {config.audio}; K streams of it, one"
+        " LL-HLS client each  ",
         f"Settings: {settings}; {config.warmup_s:g} s warm-up, {config.measure_s:g} s measured per cell,"
         f" {config.repeat} cell(s) per implementation and K (medians; ours and the built-in alternate)  ",
         machine.line(),
         "",
         *lines,
+        *_floor_table(config, cells),
         "",
         f"Targets (ours/built-in): CPU per camera <= {cpu_target:g}x at K >= 4, RSS <= {RSS_TARGET:g}x, no delivery"
         f" gap over {GAP_LIMIT_S:g} s. CPU is the whole Home Assistant process (every thread), per camera, in % of"
@@ -401,6 +471,37 @@ def report(
         *warnings_section(warnings),
     ]
     return "\n".join(text) + "\n"
+
+
+def _floor_table(config: Config, cells: Sequence[Cell]) -> list[str]:
+    """With --floor: what each implementation costs above the demux floor, the part its own design decides."""
+    if FLOOR not in config.integrations:
+        return []
+    lines = [
+        "",
+        "Above the floor: the floor is K threads that only demux the camera with PyAV in the same Home Assistant (no"
+        " remux, no stream, no client); each implementation's CPU minus the floor is what its remuxing and serving"
+        " add.",
+        "",
+        *table_head(
+            "| cameras | floor %/camera | floor/built-in | ours above floor | built-in above floor "
+            "| above floor ours/built-in |"
+        ),
+    ]
+    for count in config.cameras:
+        floor, ours, builtin = (
+            _median_cell([c for c in cells if c.cameras == count and c.integration == kind])
+            for kind in (FLOOR, "ours", "built-in")
+        )
+        base = None if floor is None else floor.cpu_per_camera * 100
+        theirs = None if builtin is None else builtin.cpu_per_camera * 100
+        ours_above = None if ours is None or base is None else ours.cpu_per_camera * 100 - base
+        theirs_above = None if theirs is None or base is None else theirs - base
+        lines.append(
+            f"| {count} | {fmt(base, '.2f')} | {ratio(base, theirs)} | {fmt(ours_above, '.2f')} "
+            f"| {fmt(theirs_above, '.2f')} | {ratio(ours_above, theirs_above)} |"
+        )
+    return lines
 
 
 def _median_cell(cells: Sequence[Cell]) -> Cell | None:
@@ -457,7 +558,16 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--profile", metavar="PREFIX", help="cProfile each server's event loop thread into PREFIX-<impl>.prof"
     )
-    parser.add_argument("--serve", choices=INTEGRATIONS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--audio",
+        choices=(*get_args(AudioCodec.__value__), "none"),
+        default="aac",
+        help="the camera's audio (aac); ours transcodes G.711 and Opus to AAC, the built-in drops them",
+    )
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure the demux floor: K threads that only demux the camera"
+    )
+    parser.add_argument("--serve", choices=(*INTEGRATIONS, FLOOR), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -472,9 +582,11 @@ def main(argv: Sequence[str]) -> int:
             profiler.disable()
             profiler.dump_stats(args.profile)
         return 0
-    integrations: tuple[StreamIntegration, ...] = (
+    integrations: tuple[ServerKind, ...] = (
         INTEGRATIONS if args.only is None else ("ours",) if args.only == "ours" else ("built-in",)
     )
+    if args.floor:
+        integrations = (*integrations, FLOOR)
     width, height = args.size
     config = Config(
         tuple(args.cameras),
@@ -486,6 +598,7 @@ def main(argv: Sequence[str]) -> int:
         integrations,
         args.profile,
         max(1, args.repeat),
+        args.audio,
     )
     machine = Machine()
     cells, parts = asyncio.run(benchmark(config))
@@ -494,6 +607,8 @@ def main(argv: Sequence[str]) -> int:
         report(config, argv, cells, parts, machine),
         (f"-part{args.part:g}" if args.part is not None else "", args.part is not None),
         (f"-{args.only}" if args.only else "", args.only is not None),
+        ("-floor", args.floor),
+        (f"-{args.audio}", args.audio != "aac"),
     )
     return 0
 

@@ -63,8 +63,8 @@ class PacketLoop:
     """One run over an open container: `run()` demuxes until the source ends, fails, or the run is told to quit."""
 
     def __init__(self, container: InputContainer, run: WorkerRun, *, silence_limit: float | None = None) -> None:
-        """`silence_limit`: seconds without a packet after which the source counts as gone (a live camera whose
-        reads are bounded by a socket timeout, see worker.LIVE_SILENCE_LIMIT); None for no such limit."""
+        """`silence_limit`: seconds one read may wait for a packet before the source counts as gone (a live camera
+        whose reads are bounded by a socket timeout, see worker.LIVE_SILENCE_LIMIT); None for no such limit."""
         self._container = container
         self._run = run
         self._silence_limit = silence_limit
